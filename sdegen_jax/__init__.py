@@ -6,9 +6,9 @@
     x = sg.sample(key, sde, gmm.score_fn(sde), shape=(1,), n=10_000, method="euler_maruyama")
 """
 
-from . import metrics, samplers, sde, toy
+from . import data, metrics, samplers, sde, toy
 from .samplers import METHODS, SampleInfo, langevin, sample, sample_with_info
 
 __version__ = "0.1.0"
 
-__all__ = ["sde", "toy", "samplers", "metrics", "sample", "sample_with_info", "langevin", "METHODS", "SampleInfo"]
+__all__ = ["sde", "toy", "samplers", "metrics", "data", "sample", "sample_with_info", "langevin", "METHODS", "SampleInfo"]

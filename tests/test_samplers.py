@@ -1,0 +1,240 @@
+"""Every sampler against exact Gaussian-mixture targets, NFE counts, convergence orders."""
+
+import diffrax as dfx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import sdegen_jax as sg
+from sdegen_jax.metrics import expected_w1_noise_floor, sliced_wasserstein1_to_mixture, wasserstein1_to_mixture
+
+VE7 = sg.sde.VESDE(sigma_min=0.001, sigma_max=10.0)  # seed 002 Example 7
+OPTIONS = {"annealed_langevin": dict(n_langevin_steps=5, step_lr=0.5)}
+
+
+def _from_exact_pT(sde, mixture, method, n, steps, seed=0):
+    """Sample from the exact p_T with the exact score; return (samples, exact p_eps, info)."""
+    k_init, k_run = jax.random.split(jax.random.PRNGKey(seed))
+    x_init = mixture.marginal(sde, sde.T).sample(k_init, n)
+    x, info = sg.sample_with_info(
+        k_run, sde, mixture.score_fn(sde), method=method, steps=steps, x_init=x_init, **OPTIONS.get(method, {})
+    )
+    return x, mixture.marginal(sde, sde.default_eps), info
+
+
+# Tolerance: a correct sampler's W1 is sampling noise (of x_init and of the output, each
+# bounded in expectation by the noise floor) plus its discretisation error, which at
+# these step counts is below 0.02 (measured: 0.01–0.04 total at n = 50k, 500 steps;
+# 0.049 is the n = 20k noise floor, so the bound is ≈ 0.12).
+# Errors in the mathematics are far larger: starting from the wrong prior alone costs
+# 0.39, a missing factor 2 in g² more than 1.
+def _bound(target, n, discretisation=0.02):
+    return 2 * expected_w1_noise_floor(target, n) + discretisation
+
+
+@pytest.mark.parametrize("method", sg.METHODS)
+def test_every_method_reproduces_example7_from_exact_pT(method):
+    n = 20_000
+    x, target, info = _from_exact_pT(VE7, sg.toy.seed002_mixture(), method, n, steps=200 if method != "annealed_langevin" else 100)
+    assert x.shape == (n, 1)
+    w1 = wasserstein1_to_mixture(x, target)
+    assert w1 < _bound(target, n), (method, w1)
+    assert int(info.nfe) > 0
+
+
+@pytest.mark.parametrize("method", ["euler_maruyama", "srk", "reverse_diffusion", "ancestral", "pc", "ode"])
+@pytest.mark.parametrize("sde", [sg.sde.VPSDE(), sg.sde.SubVPSDE()], ids=["vp", "subvp"])
+def test_vp_family_reproduces_the_mixture(method, sde):
+    n = 20_000
+    x, target, _ = _from_exact_pT(sde, sg.toy.seed002_mixture(), method, n, steps=200)
+    assert wasserstein1_to_mixture(x, target) < _bound(target, n)
+
+
+def _sliced_bound(mixture, n, key, num_projections=32, discretisation=0.03):
+    dirs = jax.random.normal(key, (num_projections, mixture.dim))
+    dirs = dirs / jnp.linalg.norm(dirs, axis=1, keepdims=True)
+    floor = np.mean([expected_w1_noise_floor(mixture.project(d), n) for d in dirs])
+    return 2 * floor + discretisation
+
+
+@pytest.mark.parametrize("method", sg.METHODS)
+def test_every_method_reproduces_a_2d_ring(method):
+    n = 10_000
+    ring = sg.toy.ring_mixture(8, radius=4.0, std=0.5)
+    sde = sg.sde.VESDE(sigma_min=0.01, sigma_max=20.0)
+    x, target, _ = _from_exact_pT(sde, ring, method, n, steps=200 if method != "annealed_langevin" else 100)
+    key = jax.random.PRNGKey(7)
+    sw1 = sliced_wasserstein1_to_mixture(x, target, key, num_projections=32)
+    assert sw1 < _sliced_bound(target, n, key), (method, sw1)
+
+
+def test_seed_prior_start_has_a_floor_that_steps_do_not_remove():
+    """From N(0, σ(T)² − σ(0)²) instead of p_T the error stays ≈ 0.37 (seed 002 footnote 1)."""
+    g = sg.toy.seed002_mixture()
+    target = g.marginal(VE7, VE7.default_eps)
+    w = [
+        wasserstein1_to_mixture(sg.sample(jax.random.PRNGKey(1), VE7, g.score_fn(VE7), (1,), 50_000, steps=s), target)
+        for s in (100, 400)
+    ]
+    assert 0.25 < w[0] < 0.5 and 0.25 < w[1] < 0.5, w
+
+
+def _counting(score_fn, counter):
+    def fn(x, t):
+        jax.debug.callback(lambda _: counter.__setitem__(0, counter[0] + 1), t)
+        return score_fn(x, t)
+
+    return fn
+
+
+@pytest.mark.parametrize("method", sg.METHODS)
+def test_reported_nfe_equals_counted_score_calls(method):
+    counter = [0]
+    g = sg.toy.seed002_mixture()
+    _, info = sg.sample_with_info(
+        jax.random.PRNGKey(0), VE7, _counting(g.score_fn(VE7), counter), (1,), 1, method=method, steps=16
+    )
+    jax.effects_barrier()
+    assert counter[0] == int(info.nfe), (method, counter[0], int(info.nfe))
+
+
+def test_ode_is_adaptive():
+    g = sg.toy.seed002_mixture()
+    coarse = sg.sample_with_info(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), (1,), 64, method="ode", rtol=1e-3, atol=1e-3)[1]
+    fine = sg.sample_with_info(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), (1,), 64, method="ode", rtol=1e-6, atol=1e-6)[1]
+    assert int(fine.num_steps) > int(coarse.num_steps) > 0
+
+
+@pytest.mark.parametrize("solver, order", [("euler_maruyama", 0.5), ("milstein", 1.0)])
+def test_strong_order_on_geometric_brownian_motion(solver, order):
+    """E|X_N − X(1)| ∝ dt^order against the exact GBM solution (seed 002 eq. 5.3.7)."""
+    gbm = sg.sde.GeometricBrownianMotion(mu=0.5, sigma=0.8)
+    n = 800
+    keys = jax.random.split(jax.random.PRNGKey(0), n)
+
+    def error(key, steps):
+        bm = dfx.VirtualBrownianTree(0.0, 1.0, tol=2**-10, shape=(1,), key=key)
+        x, _, _ = sg.samplers.solve_sde(
+            gbm.drift, gbm.diffusion, jnp.ones((1, 1)), 0.0, 1.0, steps=steps, solver=solver, brownian_motion=bm
+        )
+        exact = gbm.exact_solution(1.0, 1.0, bm.evaluate(0.0, 1.0))
+        return jnp.abs(x[0] - exact)
+
+    steps = [4, 8, 16, 32, 64]
+    errs = [float(jax.jit(jax.vmap(lambda k: error(k, s)))(keys).mean()) for s in steps]
+    slope = np.polyfit(np.log(1.0 / np.array(steps)), np.log(errs), 1)[0]
+    assert abs(slope - order) < 0.15, (solver, errs, slope)
+
+
+def test_langevin_reaches_the_target_from_both_starts():
+    """Seed 002 Example 6 (Fig. 2 and 3): from N(0, 1) and from U[−20, 20]."""
+    g = sg.toy.seed002_mixture()
+    n = 10_000
+    k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+    starts = {
+        "normal": jax.random.normal(k1, (n, 1)),
+        "uniform": jax.random.uniform(k2, (n, 1), minval=-20.0, maxval=20.0),
+    }
+    # γ = 0.1 for 3000 steps (300 time units): crossing the barrier between the modes at
+    # ±5 takes tens of time units, so the seed's γ = 0.01 × 5000 has not mixed yet.
+    # ULA's bias at γ = 0.1 inflates each σ = 2 mode by ≈ 0.6 %, well inside the bound.
+    for name, x0 in starts.items():
+        x = sg.langevin(k3, g.score, x0, step_size=0.1, steps=3000)
+        w1 = wasserstein1_to_mixture(x, g)
+        assert w1 < _bound(g, n), (name, w1)
+        assert abs(float((x < 0).mean()) - 0.3) < 0.03, name
+
+
+def test_langevin_path():
+    g = sg.toy.seed002_mixture()
+    x0 = jnp.zeros((5, 1))
+    x, path = sg.langevin(jax.random.PRNGKey(0), g.score, x0, step_size=0.1, steps=20, return_path=True, num_saves=4)
+    assert path.shape == (5, 5, 1)
+    np.testing.assert_array_equal(path[:, 0], x0)
+    np.testing.assert_array_equal(path[:, -1], x)
+
+
+@pytest.mark.parametrize("method", ["euler_maruyama", "pc", "ode", "annealed_langevin"])
+def test_saved_path(method):
+    g = sg.toy.seed002_mixture()
+    x_init = g.marginal(VE7, 1.0).sample(jax.random.PRNGKey(1), 8)
+    x, info = sg.sample_with_info(
+        jax.random.PRNGKey(0), VE7, g.score_fn(VE7), x_init=x_init, method=method, steps=20, num_saves=5
+    )
+    assert info.path.shape == (8, 6, 1)
+    np.testing.assert_allclose(info.ts, np.linspace(1.0, 1e-5, 21)[::4], rtol=1e-5)
+    np.testing.assert_allclose(info.path[:, 0], x_init)
+    np.testing.assert_allclose(info.path[:, -1], x, rtol=1e-5, atol=1e-6)
+
+
+def test_compiles_once_per_shape():
+    traces = [0]
+    g = sg.toy.seed002_mixture()
+    inner = g.score_fn(VE7)
+
+    def score(x, t):
+        traces[0] += 1  # runs only while tracing
+        return inner(x, t)
+
+    sg.sample(jax.random.PRNGKey(0), VE7, score, (1,), 32, steps=10)
+    after_first_call = traces[0]  # diffrax traces the vector field several times
+    for seed in range(1, 4):
+        sg.sample(jax.random.PRNGKey(seed), VE7, score, (1,), 32, steps=10)
+    assert traces[0] == after_first_call
+
+
+def test_same_key_same_samples_and_new_key_new_samples():
+    g = sg.toy.seed002_mixture()
+    f = g.score_fn(VE7)
+    a = sg.sample(jax.random.PRNGKey(0), VE7, f, (1,), 100, steps=10)
+    b = sg.sample(jax.random.PRNGKey(0), VE7, f, (1,), 100, steps=10)
+    c = sg.sample(jax.random.PRNGKey(1), VE7, f, (1,), 100, steps=10)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_image_shaped_samples():
+    """Any sample shape works; noise stays diagonal (no (D×D) matrix for D = 784)."""
+    point = sg.toy.GaussianMixture([1.0], jnp.zeros((1, 28 * 28)), 0.5)
+    flat_score = point.score_fn(VE7)
+    score = lambda x, t: flat_score(x.reshape(-1), t).reshape(x.shape)
+    x_init = point.marginal(VE7, VE7.T).sample(jax.random.PRNGKey(1), 4).reshape(4, 1, 28, 28)
+    for method in ("euler_maruyama", "srk", "pc"):
+        x = sg.sample(jax.random.PRNGKey(0), VE7, score, x_init=x_init, method=method, steps=100)
+        assert x.shape == (4, 1, 28, 28)
+        # the target is N(0, 0.5²) per pixel: 3136 values give the std to ≈ 1.3 %
+        assert abs(float(x.std()) - 0.5) < 0.05, (method, float(x.std()))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(method="rk4"), "unknown sampling method 'rk4'"),
+        (dict(steps=0), "steps must be an integer >= 1"),
+        (dict(eps=2.0), "eps must be < T"),
+        (dict(eps=0.0), "eps must be > 0"),
+        (dict(snr=0.1), "does not take option"),
+        (dict(method="pc", snr=-1.0), "snr must be > 0"),
+        (dict(method="pc", predictor="rk4"), "unknown predictor"),
+        (dict(num_saves=3, steps=10), "must divide steps=10"),
+        (dict(x_init=jnp.zeros((4, 2))), r"x_init has shape \(4, 2\), expected"),
+        (dict(shape=None), "give `shape` and `n`"),
+        (dict(method="annealed_langevin", step_lr=0.0), "step_lr must be > 0"),
+        (dict(method="ode", rtol=-1.0), "rtol must be > 0"),
+    ],
+)
+def test_invalid_sampler_arguments_raise(kwargs, match):
+    g = sg.toy.seed002_mixture()
+    args = dict(shape=(1,), n=4, steps=10)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        sg.sample(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), **args)
+
+
+def test_langevin_invalid_arguments_raise():
+    g = sg.toy.seed002_mixture()
+    with pytest.raises(ValueError, match="step_size must be > 0"):
+        sg.langevin(jax.random.PRNGKey(0), g.score, jnp.zeros((2, 1)), step_size=-0.1)
+    with pytest.raises(ValueError, match="needs num_saves"):
+        sg.langevin(jax.random.PRNGKey(0), g.score, jnp.zeros((2, 1)), return_path=True)
