@@ -1,0 +1,104 @@
+"""Denoising score matching and its ε- and x0-prediction forms, for any linear SDE.
+
+DSM (Vincent 2011; seed 001 eq. 6; seed 002 eq. 4.2.48):
+  L(θ) = E_t E_{x0} E_{x_t|x0} λ(t) ‖s_θ(x_t, t) − ∇ log p(x_t | x0)‖²,
+with ∇ log p(x_t | x0) = −ε / s(t) (seed 002 eq. 4.2.55).  Weightings λ(t):
+  "sigma2":     s(t)²  (Song & Ermon; equivalent to ε-prediction, seed 002 eq. 4.2.57),
+  "likelihood": g(t)²  (Song et al. 2021b: bounds the negative log-likelihood),
+  "none":       1.
+The ε-prediction loss (DDPM simple loss) is E‖ε_θ(x_t, t) − ε‖², and x0-prediction
+(seed 004's m0) is E‖m_θ(x_t, t) − x0‖².  All losses sum over the dimensions of one
+example and average over the batch.
+
+`model_fn(x_batch, t_batch)` is any batched function (a Flax apply with its params
+bound, a plain JAX function); no Flax is imported here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from .._checks import check_choice
+from .parametrisations import PARAMETRISATIONS, to_score
+from .time_sampling import sample_times
+
+WEIGHTINGS = ("sigma2", "likelihood", "none")
+
+ModelFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def _bcast(v, x):
+    return v.reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def perturb(key, sde, x0, t):
+    """x_t = a(t) x0 + s(t) ε for a batch; returns (x_t, ε, a, s) with a, s broadcastable."""
+    a, s = jax.vmap(sde.marginal_coeffs)(t)
+    a, s = _bcast(a, x0), _bcast(s, x0)
+    noise = jax.random.normal(key, x0.shape, x0.dtype)
+    return a * x0 + s * noise, noise, a, s
+
+
+def _per_example_sum(v):
+    return jnp.sum(v.reshape(v.shape[0], -1), axis=1)
+
+
+def denoising_score_matching(
+    key,
+    model_fn: ModelFn,
+    sde,
+    x0,
+    *,
+    weighting: str = "sigma2",
+    parametrisation: str = "score",
+    eps: float | None = None,
+    time_sampling: str = "uniform",
+) -> jax.Array:
+    """Weighted DSM loss of a model in any parametrisation ("score", "eps", "x0").
+
+    The model's output is converted to a score before weighting, so the three
+    parametrisations optimise the same objective and differ only in what the
+    network outputs.  For the ε- and x0-prediction losses of DDPM and seed 004,
+    use `eps_prediction_loss` and `x0_prediction_loss`.
+    """
+    check_choice("weighting", weighting, WEIGHTINGS)
+    check_choice("parametrisation", parametrisation, PARAMETRISATIONS)
+    t, x_t, noise, a, s = _noisy_batch(key, sde, x0, eps, time_sampling)
+    score = to_score(_checked(model_fn(x_t, t), x0), parametrisation, x_t, a, s)
+    # λ ‖score + ε/s‖² written with s factored out for numerical stability at small s.
+    residual = s * score + noise  # = s (score − ∇ log p(x_t|x0))
+    if weighting == "sigma2":
+        per_example = _per_example_sum(residual**2)
+    else:
+        g2 = jax.vmap(lambda tt: sde.diffusion_coeff(tt) ** 2)(t) if weighting == "likelihood" else jnp.ones_like(t)
+        per_example = g2 * _per_example_sum(residual**2) / (s.reshape(-1) ** 2)
+    return jnp.mean(per_example)
+
+
+def eps_prediction_loss(key, model_fn: ModelFn, sde, x0, *, eps=None, time_sampling="uniform"):
+    """DDPM's simple loss E‖ε_θ(x_t, t) − ε‖² (seed 002 eq. 4.2.46)."""
+    t, x_t, noise, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling)
+    return jnp.mean(_per_example_sum((_checked(model_fn(x_t, t), x0) - noise) ** 2))
+
+
+def x0_prediction_loss(key, model_fn: ModelFn, sde, x0, *, eps=None, time_sampling="uniform"):
+    """Denoiser regression E‖m_θ(x_t, t) − x0‖² (seed 004, the m0(t, x) parametrisation)."""
+    t, x_t, _, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling)
+    return jnp.mean(_per_example_sum((_checked(model_fn(x_t, t), x0) - x0) ** 2))
+
+
+def _noisy_batch(key, sde, x0, eps, time_sampling):
+    """Times t ~ [eps, T] and x_t ~ p(x_t | x0) for a batch: (t, x_t, ε, a, s)."""
+    eps = sde.default_eps if eps is None else eps
+    k_t, k_z = jax.random.split(key)
+    t = sample_times(k_t, x0.shape[0], sde.T, eps, time_sampling)
+    return (t, *perturb(k_z, sde, x0, t))
+
+
+def _checked(out, x0):
+    if out.shape != x0.shape:
+        raise ValueError(f"model output has shape {out.shape}; it must match the data batch {x0.shape}.")
+    return out

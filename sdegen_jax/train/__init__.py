@@ -1,0 +1,28 @@
+"""Training: state, optimizer, sharded step, orbax checkpoints and the loop."""
+
+from .checkpoint import Checkpointer, abstract_like
+from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
+from .optimizer import make_optimizer
+from .sharding import DATA_AXIS, batch_sharding, make_mesh, replicate, replicated, shard_batch
+from .state import TrainState, count_params
+from .step import ema_update, make_train_step
+
+__all__ = [
+    "TrainState",
+    "count_params",
+    "make_optimizer",
+    "make_train_step",
+    "ema_update",
+    "make_mesh",
+    "batch_sharding",
+    "replicated",
+    "replicate",
+    "shard_batch",
+    "DATA_AXIS",
+    "Checkpointer",
+    "abstract_like",
+    "fit",
+    "read_log",
+    "TrainingDiverged",
+    "default_checkpoint_dir",
+]

@@ -1,0 +1,101 @@
+"""The training loop: progress bar, JSONL metrics, checkpoints, resume, NaN stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Callable, Iterator
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+from .checkpoint import Checkpointer, abstract_like
+from .sharding import replicated, shard_batch
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised when the loss stops being finite; names the last good checkpoint."""
+
+
+def fit(
+    state,
+    train_step: Callable,
+    batches: Iterator,
+    *,
+    num_steps: int,
+    mesh,
+    checkpointer: Checkpointer | None = None,
+    checkpoint_every: int = 1000,
+    log_path: str | None = None,
+    log_every: int = 50,
+    prepare_batch: Callable[[Any], Any] = lambda b: b,
+    progress: bool = True,
+    description: str = "train",
+):
+    """Train until `state.step == num_steps`, resuming from the latest checkpoint if any.
+
+    `batches` yields host batches and, to resume mid-epoch exactly, has
+    `state_dict()` / `load_state_dict(d)` (e.g. `sdegen_jax.data.BatchIterator`).
+    Returns the final state; its metrics history is in `log_path` (JSONL).
+    """
+    if checkpointer is not None and checkpointer.latest_step() is not None:
+        restored, meta = checkpointer.restore(abstract_like(state, replicated(mesh)))
+        state = restored
+        if "data" in meta and hasattr(batches, "load_state_dict"):
+            batches.load_state_dict(meta["data"])
+    start = int(state.step)
+    if start >= num_steps:
+        return state
+    log = open(log_path, "a") if log_path else None
+    last_good = checkpointer.latest_step() if checkpointer else None
+    bar = tqdm(total=num_steps, initial=start, desc=description, disable=not progress, dynamic_ncols=True)
+    t_last, n_last = time.perf_counter(), 0
+
+    def check_finite(loss: float, done: int) -> None:
+        if not np.isfinite(loss):
+            where = checkpointer.path(last_good) if last_good is not None else "none (no checkpoint yet)"
+            raise TrainingDiverged(
+                f"loss became {loss} by step {done}; last good checkpoint: {where}. "
+                "Lower the learning rate or enable gradient clipping, then resume."
+            )
+
+    try:
+        for step in range(start, num_steps):
+            batch = prepare_batch(next(batches))
+            n_last += len(jax.tree_util.tree_leaves(batch)[0])
+            state, metrics = train_step(state, shard_batch(batch, mesh))
+            done = step + 1
+            if done % log_every == 0 or done == num_steps:
+                metrics = {k: float(v) for k, v in metrics.items()}
+                check_finite(metrics["loss"], done)
+                now = time.perf_counter()
+                metrics["img_per_s"] = n_last / (now - t_last)
+                t_last, n_last = now, 0
+                bar.set_postfix(loss=f"{metrics['loss']:.4g}", img_s=f"{metrics['img_per_s']:.0f}")
+                if log:
+                    log.write(json.dumps({"step": done, **metrics}) + "\n")
+                    log.flush()
+            bar.update(1)
+            if checkpointer is not None and (done % checkpoint_every == 0 or done == num_steps):
+                check_finite(float(metrics["loss"]), done)
+                meta = {"data": batches.state_dict()} if hasattr(batches, "state_dict") else {}
+                checkpointer.save(done, state, meta, force=True)
+                last_good = done
+    finally:
+        bar.close()
+        if log:
+            log.close()
+        if checkpointer is not None:
+            checkpointer.wait()
+    return state
+
+
+def read_log(path: str) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def default_checkpoint_dir(name: str) -> str:
+    return os.path.join(os.environ.get("SDEGEN_CHECKPOINT_DIR", "checkpoints"), name)

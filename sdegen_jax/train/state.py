@@ -1,0 +1,40 @@
+"""The training state: one immutable pytree, checkpointed whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+
+@flax.struct.dataclass
+class TrainState:
+    """step, params, optimizer state, EMA of the params and the base PRNG key.
+
+    The key of step k is `fold_in(key, k)`, so a resumed run draws the same noise
+    as an uninterrupted one.  `key` is a raw uint32 key (orbax stores it as is).
+    """
+
+    step: jax.Array
+    params: Any
+    opt_state: Any
+    ema_params: Any
+    key: jax.Array
+
+    @classmethod
+    def create(cls, params, optimizer: optax.GradientTransformation, key) -> "TrainState":
+        return cls(
+            step=jnp.zeros((), jnp.int32),
+            params=params,
+            opt_state=optimizer.init(params),
+            ema_params=jax.tree_util.tree_map(jnp.copy, params),
+            key=jnp.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key),
+        )
+
+
+def count_params(params) -> int:
+    """Number of scalar parameters in a pytree."""
+    return int(sum(x.size for x in jax.tree_util.tree_leaves(params)))
