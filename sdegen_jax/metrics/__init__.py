@@ -1,5 +1,22 @@
-"""Distances between samples and exact distributions."""
+"""Distances between samples and exact distributions; MNIST sample-quality metrics.
 
+- Wasserstein distances to exact mixtures (wasserstein.py).
+- classifier-FID / classifier-IS with the project's MNIST classifier (classifier.py, fid.py,
+  inception_score.py). NOT comparable to published Inception FID/IS (docs/metrics.md).
+- True Inception FID/IS from a user-supplied weights file (inception.py).
+- Reconstruction error, defined once for every model (reconstruction.py).
+- Image grids and curves (figures.py).
+
+The Flax-based parts (classifier, inception) are imported on first use, so `import sdegen_jax`
+does not load Flax.
+"""
+
+import importlib
+
+from .figures import make_grid, save_curves, save_image_grid
+from .fid import classifier_fid, feature_statistics, fid_from_features, frechet_distance
+from .inception_score import classifier_inception_score, inception_score_from_probs
+from .reconstruction import ODEReconstruction, ode_encode, ode_reconstruction, reconstruction_error
 from .wasserstein import (
     expected_w1_noise_floor,
     sliced_wasserstein1_to_mixture,
@@ -7,9 +24,42 @@ from .wasserstein import (
     wasserstein1_to_mixture,
 )
 
+_LAZY = {
+    "MNISTClassifier": "classifier",
+    "load_classifier": "classifier",
+    "classifier_features": ("classifier", "features"),
+    "classifier_probs": ("classifier", "probs"),
+    "inception_fid": "inception",
+    "inception_score": "inception",
+    "load_inception": "inception",
+}
+
 __all__ = [
     "wasserstein1_to_cdf",
     "wasserstein1_to_mixture",
     "sliced_wasserstein1_to_mixture",
     "expected_w1_noise_floor",
+    "frechet_distance",
+    "feature_statistics",
+    "fid_from_features",
+    "classifier_fid",
+    "classifier_inception_score",
+    "inception_score_from_probs",
+    "reconstruction_error",
+    "ode_encode",
+    "ode_reconstruction",
+    "ODEReconstruction",
+    "make_grid",
+    "save_image_grid",
+    "save_curves",
+    *_LAZY,
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module, attr = _LAZY[name] if isinstance(_LAZY[name], tuple) else (_LAZY[name], name)
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
