@@ -9,6 +9,7 @@ deterministic resumable batch iterator, and toy 2-D samplers. No Flax; TFDS is i
 
 from .images import load_images
 from .iterator import BatchIterator, IteratorState, permutation
+from .sampled import SampledBatches
 from .paths import ENV_VAR, resolve_data_dir
 from .sources import DATASETS, SPLITS
 from .toy2d import TOY2D, checkerboard, swiss_roll, two_moons
@@ -17,6 +18,7 @@ from .transforms import SCALES, dequantize, pad_to, scale_pixels, to_pixels
 __all__ = [
     "load_images",
     "BatchIterator",
+    "SampledBatches",
     "IteratorState",
     "permutation",
     "resolve_data_dir",

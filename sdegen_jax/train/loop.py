@@ -48,6 +48,8 @@ def fit(
     start = int(state.step)
     if start >= num_steps:
         return state
+    if log_path:
+        _truncate_log(log_path, start)  # drop entries a killed run logged after its last checkpoint
     log = open(log_path, "a") if log_path else None
     last_good = checkpointer.latest_step() if checkpointer else None
     bar = tqdm(total=num_steps, initial=start, desc=description, disable=not progress, dynamic_ncols=True)
@@ -90,6 +92,14 @@ def fit(
         if checkpointer is not None:
             checkpointer.wait()
     return state
+
+
+def _truncate_log(path: str, step: int) -> None:
+    if not os.path.exists(path):
+        return
+    kept = [r for r in read_log(path) if r["step"] <= step]
+    with open(path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in kept)
 
 
 def read_log(path: str) -> list[dict]:

@@ -39,7 +39,7 @@ def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation, me
             opt_state=opt_state,
             ema_params=ema_update(state.ema_params, params, ema_decay),
         )
-        return new, {"loss": loss, "grad_norm": optax.global_norm(grads)}
+        return new, {"loss": loss, "grad_norm": optax.tree.norm(grads)}
 
     rep = replicated(mesh)
     return jax.jit(step, in_shardings=(rep, batch_sharding(mesh)), out_shardings=(rep, rep), donate_argnums=0)
