@@ -16,6 +16,7 @@ points there.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 import time
 
@@ -133,7 +134,8 @@ def main(cfg: Config) -> dict:
         "num_params": int(sum(np.size(a) for a in jax.tree.leaves(state))),
     }
     clf.save(out, {"config": dataclasses.asdict(cfg), **summary})
-    payload = {**summary, "weights_dir": out, "config": dataclasses.asdict(cfg), "history": history, **run_metadata()}
+    rel = os.path.relpath(out)
+    payload = {**summary, "weights_dir": out if rel.startswith("..") else rel, "config": dataclasses.asdict(cfg), "history": history, **run_metadata()}
     write_json(cfg.results, payload)
     print(f"wrote {cfg.results} and weights in {out}")
     return payload

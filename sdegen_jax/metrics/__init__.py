@@ -3,7 +3,8 @@
 - Wasserstein distances to exact mixtures (wasserstein.py).
 - classifier-FID / classifier-IS with the project's MNIST classifier (classifier.py, fid.py,
   inception_score.py). NOT comparable to published Inception FID/IS (docs/metrics.md).
-- True Inception FID/IS from a user-supplied weights file (inception.py).
+- True Inception FID/IS from a user-supplied weights file (inception.py; exported here as
+  `inception_fid` and `inception_is`).
 - Reconstruction error, defined once for every model (reconstruction.py).
 - Image grids and curves (figures.py).
 
@@ -30,7 +31,9 @@ _LAZY = {
     "classifier_features": ("classifier", "features"),
     "classifier_probs": ("classifier", "probs"),
     "inception_fid": "inception",
-    "inception_score": "inception",
+    # The package attribute `inception_score` is the classifier-IS submodule, so the Inception
+    # score from user-supplied weights is exported as `inception_is`.
+    "inception_is": ("inception", "inception_score"),
     "load_inception": "inception",
 }
 
