@@ -125,3 +125,9 @@ def test_training_errors(call, match):
 class _FakeMesh:
     def __init__(self, n):
         self.devices = np.zeros(n)
+
+
+def test_ema_decay_warms_up():
+    np.testing.assert_allclose(float(train.ema_decay_at(0, 0.999)), 0.1)
+    np.testing.assert_allclose(float(train.ema_decay_at(90, 0.999)), 91 / 100)
+    np.testing.assert_allclose(float(train.ema_decay_at(10**6, 0.999)), 0.999)

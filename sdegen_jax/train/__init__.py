@@ -5,7 +5,7 @@ from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
 from .optimizer import make_optimizer
 from .sharding import DATA_AXIS, batch_sharding, make_mesh, replicate, replicated, shard_batch
 from .state import TrainState, count_params
-from .step import ema_update, make_train_step
+from .step import ema_decay_at, ema_update, make_train_step
 
 __all__ = [
     "TrainState",
@@ -13,6 +13,7 @@ __all__ = [
     "make_optimizer",
     "make_train_step",
     "ema_update",
+    "ema_decay_at",
     "make_mesh",
     "batch_sharding",
     "replicated",

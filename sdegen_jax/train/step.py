@@ -16,9 +16,17 @@ from .state import TrainState
 LossFn = Callable[[Any, jax.Array, Any], jax.Array]
 
 
-def ema_update(ema, params, decay: float):
+def ema_update(ema, params, decay):
     """ema ← decay · ema + (1 − decay) · params."""
     return jax.tree_util.tree_map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
+
+
+def ema_decay_at(step, decay: float):
+    """Warm-up of the EMA decay, min(decay, (1 + k) / (10 + k)) after k updates (as
+    tf.train.ExponentialMovingAverage with num_updates): early averages forget the
+    random initialisation quickly, so short runs get a usable EMA."""
+    k = jnp.asarray(step, jnp.float32)
+    return jnp.minimum(decay, (1.0 + k) / (10.0 + k))
 
 
 def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation, mesh: Mesh, *, ema_decay: float = 0.999):
@@ -37,7 +45,7 @@ def make_train_step(loss_fn: LossFn, optimizer: optax.GradientTransformation, me
             step=state.step + 1,
             params=params,
             opt_state=opt_state,
-            ema_params=ema_update(state.ema_params, params, ema_decay),
+            ema_params=ema_update(state.ema_params, params, ema_decay_at(state.step, ema_decay)),
         )
         return new, {"loss": loss, "grad_norm": optax.tree.norm(grads)}
 

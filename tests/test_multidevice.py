@@ -1,0 +1,75 @@
+"""Training on 1 and 8 simulated CPU devices, and a run killed mid-way then resumed.
+
+Each run is a subprocess of `python -m experiments.toy_train`, because the number of
+CPU devices is fixed when JAX starts (JAX_NUM_CPU_DEVICES).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(tmp, name, devices, *extra, background=False):
+    out = os.path.join(tmp, name)
+    args = [
+        sys.executable, "-m", "experiments.toy_train", "--quick", "--num-steps", "20", "--log-every", "1",
+        "--batch-size", "64", "--samplers", "", "--progress", "false",
+        "--checkpoint-dir", os.path.join(out, "ckpt"), "--out-dir", out, "--save-params", os.path.join(out, "params.npz"),
+        *extra,
+    ]
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
+    if background:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def _result(out):
+    with open(os.path.join(out, "toy_train.json")) as f:
+        res = json.load(f)
+    return res, np.load(os.path.join(out, "params.npz"))
+
+
+def test_same_losses_on_1_and_8_devices(tmp_path):
+    one, _ = _result(_run(str(tmp_path), "one", 1))
+    eight, _ = _result(_run(str(tmp_path), "eight", 8))
+    assert one["num_devices"] == 1 and eight["num_devices"] == 8
+    l1 = np.array(one["losses"])
+    l8 = np.array(eight["losses"])
+    assert l1.shape == (20, 2)
+    np.testing.assert_array_equal(l1[:, 0], l8[:, 0])
+    np.testing.assert_allclose(l1[:, 1], l8[:, 1], rtol=1e-4)
+
+
+def test_killed_run_resumes_to_the_uninterrupted_parameters(tmp_path):
+    extra = ("--checkpoint-every", "50", "--num-steps", "200")
+    ref, ref_params = _result(_run(str(tmp_path), "ref", 2, *extra))
+
+    # Start the same run, kill it (SIGKILL, no clean-up) once the step-50 checkpoint exists.
+    proc, out = _run(str(tmp_path), "killed", 2, *extra, background=True)
+    ckpt = os.path.join(out, "ckpt")
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        steps = [int(d) for d in os.listdir(ckpt) if d.isdigit()] if os.path.isdir(ckpt) else []
+        if steps or proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        pytest.skip("the run finished before it could be killed (machine too fast for this timing)")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    assert not os.path.exists(os.path.join(out, "toy_train.json"))
+    resumed, resumed_params = _result(_run(str(tmp_path), "killed", 2, *extra))
+    for k in ref_params.files:
+        np.testing.assert_array_equal(ref_params[k], resumed_params[k])
+    assert resumed["losses"] == ref["losses"]
