@@ -86,3 +86,10 @@ def test_wrong_point_shape_raises():
     g = sg.toy.ring_mixture()
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 2\)"):
         g.log_prob(jnp.zeros((5, 3)))
+
+
+@pytest.mark.parametrize("mixture", [sg.toy.seed002_mixture, sg.toy.ring_mixture, lambda: sg.toy.grid_mixture(3)])
+def test_one_sample_unrolled_score_equals_vectorised(mixture):
+    g = mixture()
+    xs = jax.random.normal(jax.random.PRNGKey(3), (64, g.dim)) * 5
+    np.testing.assert_allclose(jax.vmap(g.score)(xs), g.score(xs), rtol=1e-4, atol=1e-5)
