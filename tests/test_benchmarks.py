@@ -1,0 +1,90 @@
+"""The sampler benchmark runs end to end (smoke setting) and writes well-formed JSON.
+
+Only structure and sanity are checked here, never timings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+SMOKE_STEPS = 10
+
+
+def _positive_finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+def _nonnegative_finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    # Imported here, not at collection: the benchmark module pulls in flax.
+    from benchmarks import samplers as bench
+
+    out_path = tmp_path_factory.mktemp("bench") / "bench_samplers.json"
+    returned = bench.main(["--quick", "--smoke", "--out", str(out_path)])
+    return bench, returned, json.loads(out_path.read_text())
+
+
+def test_smoke_json_metadata(smoke):
+    _, returned, data = smoke
+    assert set(data) >= {"meta", "settings", "results", "em_ratio", "em_ratio_grid"}
+    meta = data["meta"]
+    for k in ("command", "git_commit", "jax_version", "devices"):
+        assert k in meta
+    assert "--smoke" in meta["command"]
+    assert isinstance(meta["devices"], list) and meta["devices"]
+    assert data["settings"]["preset"] == "smoke"
+    assert data["settings"]["steps"] == [SMOKE_STEPS]
+    assert json.loads(json.dumps(returned)) == data
+
+
+def test_smoke_results_structure(smoke):
+    bench, _, data = smoke
+    settings = data["settings"]
+    expected = {(s, m, b) for s in bench.SCORES for m in settings["methods"] for b in settings["batches"]}
+    got = [(r["score"], r["method"], r["batch"]) for r in data["results"]]
+    assert sorted(got) == sorted(expected)  # one entry per configuration
+    for r in data["results"]:
+        assert r["steps"] == SMOKE_STEPS and not r["adaptive"]
+        assert r["nfe_per_sample"] == SMOKE_STEPS  # Euler–Maruyama: one score evaluation per step
+        assert r["num_steps"] == SMOKE_STEPS
+        assert r["reps"] == len(r["times_s"]) >= 1
+        assert all(_positive_finite(t) for t in r["times_s"])
+        for k in ("median_s", "min_s", "img_per_s", "img_per_s_best", "nfe_per_s", "nfe_per_s_best", "first_call_s"):
+            assert _positive_finite(r[k]), (k, r[k])
+        # Zero when this configuration was already compiled earlier in the same process.
+        assert _nonnegative_finite(r["compile_s"])
+        assert r["nfe_per_s"] == pytest.approx(r["img_per_s"] * r["nfe_per_sample"])
+        assert r["samples_finite"] is True
+
+
+def test_smoke_em_ratio(smoke):
+    bench, _, data = smoke
+    ratios = data["em_ratio"]
+    assert [r["score"] for r in ratios] == list(bench.SCORES)
+    for r in ratios:
+        assert r["steps"] == SMOKE_STEPS and r["reps"] == 1
+        for k in ("diffrax_min_s", "scan_min_s", "diffrax_median_s", "scan_median_s",
+                  "ratio_min", "ratio_median", "ratio_paired_median"):
+            assert _positive_finite(r[k]), (k, r[k])
+        assert r["target"] == bench.RATIO_TARGET
+        assert isinstance(r["within_target"], bool)  # its value is a timing: not asserted
+    assert len(data["em_ratio_grid"]) == len(bench.SCORES)
+    for r in data["em_ratio_grid"]:
+        assert _positive_finite(r["ratio_min"]) and _positive_finite(r["ratio_median"])
+
+
+def test_table_includes_adaptive_rows(smoke):
+    bench, _, data = smoke
+    adaptive = dict(data["results"][0], method="ode", steps=None, adaptive=True, nfe_per_sample=97)
+    table = bench.format_tables(data["results"] + [adaptive], data["em_ratio"], data["em_ratio_grid"])
+    assert "steps=adaptive" in table and "ode" in table
+    for score in bench.SCORES:
+        assert f"score={score}  steps={SMOKE_STEPS}" in table
+    assert "euler_maruyama_scan" in table and "ratio(min)" in table and "over the grid" in table
