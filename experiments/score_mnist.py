@@ -34,9 +34,9 @@ from sdegen_jax.nets.scorenet import ScoreNet
 class Config:
     dataset: str = "mnist_embedded"
     sigma: float = 25.0
-    epochs: int = 120
+    epochs: int = 40
     batch_size: int = 64
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     warmup_steps: int = 200
     grad_clip: float = 1.0
     ema_decay: float = 0.999
