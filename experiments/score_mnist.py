@@ -101,7 +101,6 @@ def main(argv=None):
     log_path = os.path.join(cfg.out_dir, f"{cfg.tag}_log.jsonl")
     if ckpt.latest_step() is None and os.path.exists(log_path):
         os.remove(log_path)
-    first_step = ckpt.latest_step() or 0
     t0 = time.perf_counter()
     state = train.fit(
         state, step, _ImagesOnly(batches),
@@ -111,8 +110,9 @@ def main(argv=None):
     train_seconds = time.perf_counter() - t0
     ckpt.close()
     log = train.read_log(log_path)
-    # Throughput from the log, leaving out the first interval (it holds the compilation).
-    rates = [r["img_per_s"] for r in log if r["step"] > first_step + cfg.log_every]
+    # Throughput from the whole log (this run and any it resumed); the median ignores the
+    # few intervals that hold a compilation.
+    rates = [r["img_per_s"] for r in log[1:]]
     seconds_per_epoch = steps_per_epoch * cfg.batch_size / float(np.median(rates)) if rates else None
 
     score_fn = score_fn_from(lambda v, x, t: model.apply(v, x, t), {"params": state.ema_params, **constants})
