@@ -1,0 +1,101 @@
+"""The toy experiments (seed 002 Examples 6–7, §4.2.2) run end to end in their quick setting
+and write well-formed results; plus the unrolled exact score they use.
+
+Structure and loose sanity bounds only: the numbers that matter are in results/toy_*.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import sdegen_jax as sg
+from experiments._toy_common import FastDataScore, FastMixtureScore
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@pytest.mark.parametrize(
+    "sde", [sg.sde.VESDE(sigma_min=0.001, sigma_max=10.0), sg.sde.VPSDE(), sg.sde.SubVPSDE(), sg.sde.OUSDE()], ids=lambda s: type(s).__name__
+)
+@pytest.mark.parametrize("mixture", ["seed002", "ring"])
+def test_fast_score_matches_library_score(sde, mixture):
+    gmm = sg.toy.seed002_mixture() if mixture == "seed002" else sg.toy.ring_mixture(8, radius=4.0, std=0.5)
+    x = 8.0 * jax.random.normal(jax.random.PRNGKey(0), (500, gmm.dim))
+    fast, ref = FastMixtureScore(gmm, sde), gmm.score_fn(sde)
+    for t in (sde.default_eps, 0.05, 0.3, float(sde.T)):
+        a = jax.vmap(fast, in_axes=(0, None))(x, t)
+        b = jax.vmap(ref, in_axes=(0, None))(x, t)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(b))))
+    np.testing.assert_allclose(jax.vmap(FastDataScore(gmm))(x), gmm.score(x), rtol=1e-4, atol=1e-4)
+
+
+def _check_files(out, name, result, keys):
+    data = json.loads((out / f"{name}.json").read_text())
+    assert set(data) >= {"name", "metadata", "config", *keys}
+    assert data["config"]["quick"] is True
+    assert {"command", "git_commit", "jax_version", "devices"} <= set(data["metadata"])
+    assert f"experiments.{name}" in data["metadata"]["command"] and "--quick" in data["metadata"]["command"]
+    md = (out / f"{name}.md").read_text()
+    assert "--quick" in md and "|" in md
+    assert result["figures"]
+    for f in result["figures"]:
+        assert os.path.getsize(f) > 10_000, f
+    return data
+
+
+def test_toy_langevin_quick(tmp_path):
+    from experiments import toy_langevin
+
+    result = toy_langevin.main(["--quick", "--out-dir", str(tmp_path)])
+    data = _check_files(tmp_path, "toy_langevin", result, {"rows", "curves", "ring", "reference"})
+    rows = {r["run"]: r for r in data["rows"]}
+    assert len(rows) == 4
+    for r in rows.values():
+        assert _finite(r["w1"]) and 0 < r["w1"] < 5.0
+        assert r["nfe"] == r["steps"]
+    # the longer run gets much closer than the short one from the same start
+    assert rows["N(0,1) start, long run"]["w1"] < 0.6 < rows["N(0,1) start"]["w1"]
+    assert _finite(data["ring"]["sliced_w1"]) and data["ring"]["sliced_w1"] < 0.3
+    for c in data["curves"].values():
+        assert len(c["time"]) == len(c["w1"]) == len(c["left_fraction"])
+
+
+SMALL = ["--methods", "euler_maruyama", "ancestral", "ode", "--ring-steps", "50"]
+
+
+def test_toy_ve_quick(tmp_path):
+    from experiments import toy_ve
+
+    result = toy_ve.main(["--quick", "--out-dir", str(tmp_path), *SMALL, "--sigma-maxes", "10"])
+    data = _check_files(tmp_path, "toy_ve", result, {"rows_a", "rows_b", "rows_c", "rows_d", "facts"})
+    for r in data["rows_a"] + data["rows_d"]:
+        assert _finite(r["w1"]) and 0 < r["w1"] < 0.35, r
+        assert r["nfe"] >= 1 and r["wall_s"] >= 0
+    # from the prior the mismatch of p_T (mean 2, variance 125) against N(0, 100) remains
+    (b,) = data["rows_b"]
+    assert b["start"] == "prior" and 0.1 < b["w1"] < 0.8
+    assert abs(data["facts"]["pT_var"] - 125.0) < 0.1 and abs(data["facts"]["pT_mean"] - 2.0) < 1e-4
+    raw, centred = sorted(data["rows_c"], key=lambda r: r["centred"])
+    assert centred["w1_prior_to_pT"] < raw["w1_prior_to_pT"]
+    for r in data["rows_c"]:
+        assert _finite(r["w1_from_prior"]) and _finite(r["w1_from_p_T"]) and r["w1_from_p_T"] < 0.35
+
+
+def test_toy_vp_quick(tmp_path):
+    from experiments import toy_vp
+
+    result = toy_vp.main(["--quick", "--out-dir", str(tmp_path), *SMALL])
+    data = _check_files(tmp_path, "toy_vp", result, {"rows_a", "rows_b", "rows_c", "rows_d", "facts"})
+    for r in data["rows_a"] + data["rows_b"] + data["rows_c"] + data["rows_d"]:
+        assert _finite(r["w1"]) and 0 < r["w1"] < 0.35, r
+    assert {r["sde"] for r in data["rows_c"]} == {"SubVP", "OU (T=10)"}
+    assert data["facts"]["VP"]["w1_prior_to_pT"] < 0.05
