@@ -209,6 +209,7 @@ def run(cfg: Config, argv=None) -> dict:
     plots.line_figure(
         None, series, xlabel="σ_max = σ(T)", ylabel="W1 (solid: final samples to exact p_eps)", logx=True, logy=True,
         title=f"VE: prior mismatch vs σ_max (Euler–Maruyama, {cfg.sweep_steps} steps)", styles=styles,
+        figsize=(10.0, 4.4), ax_fn=lambda ax: ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5)),
         hlines={f"exact-sample W1, n={cfg.n_sweep}": exact_sample_w1(gmm.marginal(sde, sde.default_eps), cfg.n_sweep, EXACT_KEY)["mean"]},
         filename=fname,
     )
@@ -253,8 +254,8 @@ def run(cfg: Config, argv=None) -> dict:
             "a lot (mostly through the binomial mode weights: at n = 50,000 single exact draws range over "
             "about 0.01-0.04), so only differences well above that column mean anything; the JSON also has "
             "the max over the draws and the bound ∫ sqrt(F(1-F)/n) on the mean. A row whose W1 exceeds the largest "
-            "exact-sample draw is rerun `repeats` more times with fresh p_T samples and noise; 'W1 rerun mean' "
-            "averages the row and its reruns, which tells a sampling outlier from a real error. NFE = score evaluations per sample; "
+            "exact-sample draw is rerun `repeats` more times with fresh p_T samples and noise; 'W1 of reruns' "
+            "is the mean over those fresh runs only, which tells a sampling outlier from a real error. NFE = score evaluations per sample; "
             "wall s excludes compilation (compile s). The exact score is `FastMixtureScore` "
             "(experiments/_toy_common.py), equal to `gmm.score_fn(sde)` but unrolled for speed.",
             f"## (a) Every sampler from exact p_T ({cfg.steps} steps, and {', '.join(map(str, cfg.coarse_steps)) or 'no'} coarse steps)",

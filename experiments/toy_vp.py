@@ -165,8 +165,8 @@ def run(cfg: Config, argv=None) -> dict:
             "a lot (mostly through the binomial mode weights: at n = 50,000 single exact draws range over "
             "about 0.01-0.04), so only differences well above that column mean anything; the JSON also has "
             "the max over the draws and the bound ∫ sqrt(F(1-F)/n) on the mean. A row whose W1 exceeds the largest "
-            "exact-sample draw is rerun `repeats` more times with fresh p_T samples and noise; 'W1 rerun mean' "
-            "averages the row and its reruns, which tells a sampling outlier from a real error. NFE = score evaluations per sample; "
+            "exact-sample draw is rerun `repeats` more times with fresh p_T samples and noise; 'W1 of reruns' "
+            "is the mean over those fresh runs only, which tells a sampling outlier from a real error. NFE = score evaluations per sample; "
             "wall s excludes compilation (compile s). The exact score is `FastMixtureScore` "
             "(experiments/_toy_common.py), equal to `gmm.score_fn(sde)` but unrolled for speed.",
             f"## (a) Every sampler from exact p_T ({cfg.steps} steps, and {', '.join(map(str, cfg.coarse_steps)) or 'no'} coarse steps)",

@@ -156,6 +156,7 @@ def density_evolution_figure(
     num_paths: int = 10,
     seed: int = 0,
     time_label: str = "t",
+    normalize: str = "column",
     extra_curves: Mapping[str, tuple] | None = None,
     figsize: tuple[float, float] = (12.0, 4.2),
     filename: str | None = None,
@@ -165,15 +166,18 @@ def density_evolution_figure(
     Args:
       times: (K,) saved times (path order).  path: (n, K) or (n, K, 1) states.
       samples: final samples (any shape holding n' scalars; may be more than the path's).
+      normalize: heat-map scaling, "column" or "density" (see `histogram_heatmap`).
       grid, density: the true density exp(log p) on a grid, drawn over the histogram.
       filename: also save the figure there.
     """
     fig = _figure(figsize)
     ax_h, ax_f = fig.subplots(1, 2, width_ratios=[1.6, 1.0])
     mesh = histogram_heatmap(
-        ax_h, times, path, y_range=y_range, bins=bins, num_paths=num_paths, seed=seed, time_label=time_label
+        ax_h, times, path, y_range=y_range, bins=bins, num_paths=num_paths, seed=seed, time_label=time_label,
+        normalize=normalize,
     )
-    fig.colorbar(mesh, ax=ax_h, label="histogram (max-normalised per time)", pad=0.01)
+    label = "histogram (max-normalised per time)" if normalize == "column" else "density"
+    fig.colorbar(mesh, ax=ax_h, label=label, pad=0.01)
     ax_h.set_title(heatmap_title)
     final_histogram(ax_f, samples, grid, density, extra_curves=extra_curves)
     ax_f.set_title(histogram_title)

@@ -1,0 +1,64 @@
+"""GroupNorm over NHWC feature maps, written for few memory passes.
+
+Same function and parameters as `flax.linen.GroupNorm(num_groups, epsilon)` on NHWC input
+(statistics over H, W and the channels of a group, biased variance E[x²] − E[x]² clipped
+at 0 as flax's default "fast variance", per-channel "scale" and "bias"), but computed as
+
+  s1[n, c] = Σ_hw x,  s2[n, c] = Σ_hw x²          one fused pass (per-channel sums)
+  mean, var per (n, group) from s1, s2            tiny
+  y = x · a[n, c] + b[n, c]                       one fused pass
+
+with a = scale · rsqrt(var + ε), b = bias − mean · a.  Autodiff of this form needs two more
+passes (Σ_hw dy, Σ_hw dy·x, then dx = a·dy + u[n,c] + v[n,c]·x), against the many
+reductions over a 5-D (N, H, W, G, C/G) view that the generic layer produces; in the
+ScoreNet training step this cut the GroupNorm cost roughly in half (DESIGN.md §4 and
+`benchmarks/train_throughput.py`).  Plain JAX, so every autodiff mode works.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def group_norm(x: jax.Array, scale: jax.Array, bias: jax.Array, num_groups: int, epsilon: float = 1e-5) -> jax.Array:
+    """GroupNorm of NHWC `x` (any number of spatial axes between N and C)."""
+    C = x.shape[-1]
+    if num_groups <= 0 or C % num_groups:
+        raise ValueError(f"num_groups ({num_groups}) must divide the number of channels ({C}).")
+    N = x.shape[0]
+    spatial = tuple(range(1, x.ndim - 1))
+    xf = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    count = C // num_groups
+    for ax in spatial:
+        count *= x.shape[ax]
+    s1 = jnp.sum(xf, axis=spatial).reshape(N, num_groups, -1).sum(-1)
+    s2 = jnp.sum(xf * xf, axis=spatial).reshape(N, num_groups, -1).sum(-1)
+    mean = s1 / count
+    var = jnp.maximum(s2 / count - mean * mean, 0.0)
+    rstd = lax.rsqrt(var + epsilon)  # (N, G)
+    group_size = C // num_groups
+    a = scale * jnp.repeat(rstd, group_size, axis=-1)  # (N, C)
+    b = bias - jnp.repeat(mean, group_size, axis=-1) * a
+    shape = (N,) + (1,) * len(spatial) + (C,)
+    return (xf * a.reshape(shape) + b.reshape(shape)).astype(x.dtype)
+
+
+class GroupNorm(nn.Module):
+    """Drop-in for `nn.GroupNorm(num_groups, epsilon)` on channels-last input; same params."""
+
+    num_groups: int = 32
+    epsilon: float = 1e-5
+    scale_init: Callable = nn.initializers.ones_init()
+    bias_init: Callable = nn.initializers.zeros_init()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        C = x.shape[-1]
+        scale = self.param("scale", self.scale_init, (C,))
+        bias = self.param("bias", self.bias_init, (C,))
+        return group_norm(x, scale, bias, self.num_groups, self.epsilon)
