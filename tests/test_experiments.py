@@ -69,13 +69,14 @@ def test_toy_langevin_quick(tmp_path):
         assert len(c["time"]) == len(c["w1"]) == len(c["left_fraction"])
 
 
-SMALL = ["--methods", "euler_maruyama", "ancestral", "ode", "--ring-steps", "50"]
+# fewer samplers than --quick alone: every sampler compiles anew, which dominates here
+SMALL = ["--ring-steps", "50"]
 
 
 def test_toy_ve_quick(tmp_path):
     from experiments import toy_ve
 
-    result = toy_ve.main(["--quick", "--out-dir", str(tmp_path), *SMALL, "--sigma-maxes", "10"])
+    result = toy_ve.main(["--quick", "--out-dir", str(tmp_path), *SMALL, "--methods", "euler_maruyama", "ode", "--sigma-maxes", "10"])
     data = _check_files(tmp_path, "toy_ve", result, {"rows_a", "rows_b", "rows_c", "rows_d", "facts"})
     for r in data["rows_a"] + data["rows_d"]:
         assert _finite(r["w1"]) and 0 < r["w1"] < 0.35, r
@@ -93,7 +94,7 @@ def test_toy_ve_quick(tmp_path):
 def test_toy_vp_quick(tmp_path):
     from experiments import toy_vp
 
-    result = toy_vp.main(["--quick", "--out-dir", str(tmp_path), *SMALL])
+    result = toy_vp.main(["--quick", "--out-dir", str(tmp_path), *SMALL, "--methods", "euler_maruyama", "ancestral"])
     data = _check_files(tmp_path, "toy_vp", result, {"rows_a", "rows_b", "rows_c", "rows_d", "facts"})
     for r in data["rows_a"] + data["rows_b"] + data["rows_c"] + data["rows_d"]:
         assert _finite(r["w1"]) and 0 < r["w1"] < 0.35, r
