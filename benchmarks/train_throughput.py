@@ -244,18 +244,19 @@ def peak_dot(n: int = 2048, options=None):
 
 def bench_models(variants, batches, rounds, seconds, log, cache, peak_n=2048) -> tuple[dict, dict, dict]:
     """Train and forward timings of every (variant, batch), interleaved, plus the peak dot.
-    Compiled calls are left in `cache[(variant, batch, what)]` for later sections."""
+    `batches` maps each variant to its batch sizes.  Compiled calls are left in
+    `cache[(variant, batch, what)]` for later sections."""
     peaks = {"xla_default": peak_dot(peak_n), "eigen": peak_dot(peak_n, options=XLA_OPTION_SETS["ynn_dots_off"])}
     flops, timed, compile_s = {}, {}, {}
     for v in variants:
-        for b in batches:
+        for b in batches[v]:
             for what, (fn, args) in make_model(v, b).items():
                 log(f"compiling {v} {what} batch {b}")
                 call, secs, compiled = compile_fn(fn, *args)
                 timed[(v, b, what)] = Timed(call)
                 cache[(v, b, what)] = call
                 compile_s[(v, b, what)] = secs
-                if b == batches[0]:
+                if b == batches[v][0]:
                     flops.setdefault(v, {})[what] = cost_flops(compiled) / b / 1e6
     for name, (call, _) in peaks.items():
         timed[("peak", name, "")] = Timed(call)
@@ -285,7 +286,7 @@ def bench_models(variants, batches, rounds, seconds, log, cache, peak_n=2048) ->
     results = {}
     for v in variants:
         res = {}
-        for b in batches:
+        for b in batches[v]:
             row = {}
             for what in ("train", "forward"):
                 s = timed[(v, b, what)].summary()
@@ -317,7 +318,7 @@ def bench_layers(batch, rounds, seconds, preset, log) -> dict:
     """Per-layer forward / dx / dw / backward of each convolution and GroupNorm, per impl."""
     timed = {}
     quick = preset != "full"
-    parts = ("fwd", "bwd") if quick else ("fwd", "dx", "dw", "bwd")
+    parts = ("bwd",) if preset == "quick" else ("fwd", "bwd") if quick else ("fwd", "dx", "dw", "bwd")
     layers = [l for l in LAYERS if l[0] in ("conv4", "tconv4")] if preset == "smoke" else LAYERS
     norms = NORMS[3:4] if preset == "smoke" else (NORMS[:1] + NORMS[-1:] if quick else NORMS)
     for name, kind, H, Cin, Cout, s, op in layers:
@@ -363,10 +364,11 @@ def bench_layers(batch, rounds, seconds, preset, log) -> dict:
         for impl, d in impls.items():
             if impl == "shape":
                 continue
-            role = "up" if name.startswith("t") else "down"
-            key = f"{role}:{impl}"
-            totals[key] = totals.get(key, 0.0) + d["fwd_ms"] + d["bwd_ms"]
-    out["totals_fwd_plus_bwd_ms"] = totals
+            key = f"{'up' if name.startswith('t') else 'down'}:{impl}"
+            totals[key] = totals.get(key, 0.0) + d.get("fwd_ms", 0.0) + d["bwd_ms"]
+    out["totals_ms"] = totals
+    out["totals_are"] = "sum over layers of " + " + ".join(p + "_ms" for p in parts if p in ("fwd", "bwd"))
+    out["parts"] = list(parts)
     out["rounds"] = rounds
     return out
 
@@ -465,7 +467,7 @@ def metadata(argv) -> dict:
 
 def parse(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.train_throughput", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="about a minute: variants fast/plain, fewer rounds, short layer profile")
+    p.add_argument("--quick", action="store_true", help="about a minute: fast at 64 and 512, plain at 64, short layer profile")
     p.add_argument("--smoke", action="store_true", help="seconds: batch 2, one round, unoptimised compiles (for the tests)")
     p.add_argument("--batches", type=int, nargs="+", default=None, help="batch sizes (default 64 512)")
     p.add_argument("--rounds", type=int, default=None, help="timing rounds for the model section")
@@ -484,20 +486,26 @@ def main(argv=None) -> dict:
     BASE_OPTIONS.clear()
     if args.smoke:
         BASE_OPTIONS.update(SMOKE_OPTIONS)  # structure only: unoptimised code compiles ~2× faster
-        preset, batches, variants = "smoke", args.batches or [2], ["fast", "plain"]
+        preset, batches = "smoke", args.batches or [2]
+        variant_batches = {"fast": batches, "plain": batches}
         rounds, seconds, layer_batch, layer_rounds, flag_rounds = args.rounds or 1, None, 2, 1, 1
     elif args.quick:
-        preset, batches, variants = "quick", args.batches or [64, 512], ["fast", "plain"]
-        rounds, seconds, layer_batch, layer_rounds, flag_rounds = args.rounds or 4, 25.0, 64, 2, 0
+        # About a minute: the plain port's batch-512 step alone takes 5–10 s, so it is left out.
+        preset, batches = "quick", args.batches or [64, 512]
+        variant_batches = {"fast": batches, "plain": batches[:1]}
+        rounds, seconds, layer_batch, layer_rounds, flag_rounds = args.rounds or 5, 20.0, 64, 2, 0
     else:
-        preset, batches, variants = "full", args.batches or [64, 512], ["fast", "plain", "subpixel"]
+        preset, batches = "full", args.batches or [64, 512]
+        variant_batches = {"fast": batches, "plain": batches, "subpixel": batches}
         rounds, seconds, layer_batch, layer_rounds, flag_rounds = args.rounds or 12, None, 64, 7, 9
+    variants = list(variant_batches)
 
     out: dict = {"meta": metadata(argv)}
     out["meta"]["compiler_options"] = dict(BASE_OPTIONS)
     out["settings"] = {
         "preset": preset,
         "batches": batches,
+        "variant_batches": variant_batches,
         "variants": {v: VARIANTS[v] for v in variants},
         "rounds": rounds,
         "sde": "TutorialVESDE(sigma=25)",
@@ -507,12 +515,13 @@ def main(argv=None) -> dict:
     out["precision"] = check_precision()
 
     cache: dict = {}
-    results, flops, peak = bench_models(variants, batches, rounds, seconds, log, cache, 256 if preset == "smoke" else 2048)
+    results, flops, peak = bench_models(variants, variant_batches, rounds, seconds, log, cache, 256 if preset == "smoke" else 2048)
     for v in variants:
         out[RESULT_KEY[v]] = results[v]
     out["speedup"] = {
         str(b): {w: results["fast"][str(b)][f"{w}_img_s"] / results["plain"][str(b)][f"{w}_img_s"] for w in ("train", "forward")}
         for b in batches
+        if b in variant_batches["plain"]
     }
     out["flops"] = {
         "mflop_per_img": flops,
@@ -536,7 +545,7 @@ def main(argv=None) -> dict:
     path.write_text(json.dumps(out, indent=2) + "\n")
     log(f"wrote {path}")
     for b in batches:
-        for v in variants:
+        for v in [v for v in variants if b in variant_batches[v]]:
             r = results[v][str(b)]
             print(
                 f"batch {b:4d} {v:9s} train {r['train_img_s']:7.1f} img/s (median {r['train_img_s_median']:7.1f}, "

@@ -105,14 +105,6 @@ def test_scorenet_variants_share_parameters():
         assert jax.tree.map(lambda a: a.shape, tree) == jax.tree.map(lambda a: a.shape, trees[0])
 
 
-def test_scorenet_init_is_the_same_for_every_variant():
-    # The fast layers use the plain layers' initialisers: same key, same parameters.
-    x, t = jnp.zeros((1, 28, 28, 1)), jnp.ones((1,))
-    init = lambda kw: jax.jit(ScoreNet(std_fn, **kw).init)(jax.random.key(3), x, t)  # noqa: E731
-    a, b = init({}), init(PLAIN)
-    assert jax.tree.all(jax.tree.map(lambda u, v: bool(jnp.array_equal(u, v)), a, b))
-
-
 @pytest.fixture(scope="module")
 def scorenet_vars():
     x = jax.random.uniform(jax.random.key(1), (2, 28, 28, 1))
@@ -145,12 +137,17 @@ def test_scorenet_fast_gradients_equal_plain(scorenet_vars):
 
 def test_scorenet_output_scales_as_one_over_std(scorenet_vars):
     x, t, v = scorenet_vars
-    scaled = ScoreNet(std_fn).apply(v, x, t)
-    unscaled = ScoreNet(lambda t: jnp.ones_like(t)).apply(v, x, t)
+
+    @jax.jit
+    def outputs(v, x, t):
+        scaled = ScoreNet(std_fn).apply(v, x, t)
+        unscaled = ScoreNet(lambda t: jnp.ones_like(t)).apply(v, x, t)
+        doubled = ScoreNet(lambda t: 2.0 * std_fn(t)).apply(v, x, t)
+        return scaled, unscaled, doubled
+
+    scaled, unscaled, doubled = outputs(v, x, t)
     assert_close(unscaled / std_fn(t)[:, None, None, None], scaled)
-    # Same input, different std: the output ratio is the std ratio.
-    doubled = ScoreNet(lambda t: 2.0 * std_fn(t)).apply(v, x, t)
-    assert_close(scaled, 2.0 * doubled)
+    assert_close(scaled, 2.0 * doubled)  # same input, twice the std: half the output
 
 
 def test_scorenet_rejects_bad_inputs_and_names():
@@ -167,66 +164,79 @@ TCONV_SHAPES = [(2, 256, 128, 2, 0), (5, 256, 64, 2, 1), (12, 128, 32, 2, 1), (2
 CONV_SHAPES = [(28, 1, 32, 1), (26, 32, 64, 2), (12, 64, 128, 2), (5, 128, 256, 2)]
 
 
-def _check_layer(plain, fast, x, key=jax.random.key(7)):
-    """Same init, same output, same gradients (input and parameters) for a random cotangent."""
-    vp = plain.init(jax.random.key(5), x)
-    vf = fast.init(jax.random.key(5), x)
-    assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), vp, vf))  # same params
-    vp = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(key, a.shape), vp)  # non-zero bias too
-    yp, pull_p = jax.vjp(plain.apply, vp, x)
-    yf, pull_f = jax.vjp(fast.apply, vp, x)
-    assert_close(yp, yf, what="value")
-    ct = jax.random.normal(jax.random.key(11), yp.shape)
-    (gvp, gxp), (gvf, gxf) = pull_p(ct), pull_f(ct)
-    assert_close(gxp, gxf, what="dx")
-    assert_trees_close(gvp, gvf)
+def _check_layers(plain, fasts, x):
+    """Each fast layer: same init, output and gradients (input and parameters) as `plain`,
+    for a random cotangent.  One jit for all of them (compiling dominates the cost)."""
+
+    @jax.jit
+    def results(x):
+        vp = plain.init(jax.random.key(5), x)
+        v = jax.tree.map(lambda a: a + 0.1 * jax.random.normal(jax.random.key(7), a.shape), vp)  # non-zero biases
+        yp, pull = jax.vjp(plain.apply, v, x)
+        ct = jax.random.normal(jax.random.key(11), yp.shape)
+        out = [(vp, yp, pull(ct))]
+        for fast in fasts:
+            yf, pull = jax.vjp(fast.apply, v, x)
+            out.append((fast.init(jax.random.key(5), x), yf, pull(ct)))
+        return out
+
+    (vp, yp, (gvp, gxp)), *rest = results(x)
+    for i, (vf, yf, (gvf, gxf)) in enumerate(rest):
+        assert jax.tree.all(jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), vp, vf))  # same init
+        assert_close(yp, yf, what=f"value {i}")
+        assert_close(gxp, gxf, what=f"dx {i}")
+        assert_trees_close(gvp, gvf)
 
 
-@pytest.mark.parametrize("impl", ["gemm", "subpixel"])
 @pytest.mark.parametrize("shape", TCONV_SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_fast_conv_transpose_equals_nn_conv_transpose(impl, shape):
+def test_fast_conv_transpose_equals_nn_conv_transpose(shape):
     H, cin, cout, s, op = shape
     x = jax.random.normal(jax.random.key(0), (2, H, H, cin))
-    common = dict(kernel_size=(3, 3), strides=(s, s), use_bias=cout == 1)
+    common = dict(kernel_size=(3, 3), strides=(s, s), use_bias=cout == 1)  # tconv1 has a bias
     plain = nn.ConvTranspose(cout, padding=conv_transpose_padding((3, 3), op), **common)
-    fast = FastConvTranspose(cout, output_padding=op, impl=impl, **common)
-    _check_layer(plain, fast, x)
+    fasts = [FastConvTranspose(cout, output_padding=op, impl=impl, **common) for impl in ("gemm", "subpixel")]
+    _check_layers(plain, fasts, x)
 
 
-@pytest.mark.parametrize("impl", ["gemm", "space_to_depth"])
 @pytest.mark.parametrize("shape", CONV_SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_fast_conv_equals_nn_conv(impl, shape):
+def test_fast_conv_equals_nn_conv(shape):
     H, cin, cout, s = shape
     x = jax.random.normal(jax.random.key(0), (2, H, H, cin))
     common = dict(kernel_size=(3, 3), strides=(s, s), use_bias=False)
-    _check_layer(nn.Conv(cout, padding="VALID", **common), FastConv(cout, impl=impl, **common), x)
+    fasts = [FastConv(cout, impl=impl, **common) for impl in ("gemm", "space_to_depth")]
+    _check_layers(nn.Conv(cout, padding="VALID", **common), fasts, x)
 
 
-@pytest.mark.parametrize("strides", [(1, 1), (2, 2), (3, 2), (2, 3)])
-@pytest.mark.parametrize("kernel", [(3, 3), (4, 5), (1, 2)])
-def test_fast_convolutions_general_shapes(strides, kernel):
-    """Non-square kernels, strides larger than the kernel, every output padding."""
+# Non-square kernels, strides larger than the kernel, every output padding.
+GENERAL = [
+    ((4, 5), (3, 2), (2, 1)),
+    ((1, 2), (2, 3), (0, 2)),
+]
+
+
+def test_fast_convolutions_general_shapes():
     x = jax.random.normal(jax.random.key(0), (2, 7, 6, 3))
-    w = jax.random.normal(jax.random.key(1), (*kernel, 3, 4))
-    for op in {(0, 0), (strides[0] - 1, strides[1] - 1), (0, strides[1] - 1)}:
-        ref = lambda x, w: conv_transpose(x, w, strides, op, impl="plain")  # noqa: E731
-        for impl in ("gemm", "subpixel"):
-            f = lambda x, w, impl=impl: conv_transpose(x, w, strides, op, impl=impl)  # noqa: E731
-            _check_fn(ref, f, x, w, f"tconv {impl} {kernel} {strides} {op}")
-    if kernel[0] <= 7 and kernel[1] <= 6:
-        ref = lambda x, w: strided_conv(x, w, strides, impl="plain")  # noqa: E731
-        for impl in ("gemm", "space_to_depth"):
-            f = lambda x, w, impl=impl: strided_conv(x, w, strides, impl=impl)  # noqa: E731
-            _check_fn(ref, f, x, w, f"conv {impl} {kernel} {strides}")
 
+    @jax.jit
+    def all_results(x):
+        out = {}
+        for i, (kernel, strides, op) in enumerate(GENERAL):
+            w = jax.random.normal(jax.random.key(i), (*kernel, 3, 4))
+            for kind, impls in (("tconv", ("plain", "gemm", "subpixel")), ("conv", ("plain", "gemm", "space_to_depth"))):
+                for impl in impls:
+                    if kind == "tconv":
+                        f = lambda x, w, impl=impl: conv_transpose(x, w, strides, op, impl=impl)  # noqa: E731
+                    else:
+                        f = lambda x, w, impl=impl: strided_conv(x, w, strides, impl=impl)  # noqa: E731
+                    y, pull = jax.vjp(f, x, w)
+                    out[(i, kind, impl)] = (y, *pull(jax.random.normal(jax.random.key(99), y.shape)))
+        return out
 
-def _check_fn(ref, f, x, w, what):
-    yr, pull_r = jax.vjp(ref, x, w)
-    yf, pull_f = jax.vjp(f, x, w)
-    assert_close(yr, yf, what=what)
-    ct = jax.random.normal(jax.random.key(2), yr.shape)
-    for a, b, name in zip(pull_r(ct), pull_f(ct), ("dx", "dw")):
-        assert_close(a, b, what=f"{what} {name}")
+    res = all_results(x)
+    for (i, kind, impl), got in res.items():
+        ref = res[(i, kind, "plain")]
+        for a, b, name in zip(ref, got, ("value", "dx", "dw")):
+            assert_close(a, b, what=f"{kind} {impl} {GENERAL[i]} {name}")
 
 
 def test_fast_layers_second_order_and_vmap():
@@ -234,28 +244,37 @@ def test_fast_layers_second_order_and_vmap():
     # vmap (the samplers vmap the score) through their batching.
     x = jax.random.normal(jax.random.key(0), (2, 5, 5, 4))
     w = jax.random.normal(jax.random.key(1), (3, 3, 4, 3))
-    for op in (conv_transpose, strided_conv):
-        f = lambda w, impl, op=op: jnp.sum(jnp.tanh(op(x, w, impl=impl)) ** 2)  # noqa: E731
-        gg = lambda impl, f=f: jax.grad(lambda w: jnp.sum(jax.grad(f)(w, impl) ** 2))(w)  # noqa: E731
-        assert_close(gg("plain"), gg("gemm"), what=f"grad of grad {op.__name__}")
-    vm = jax.vmap(lambda xi: conv_transpose(xi[None], w, (2, 2), (1, 1), impl="gemm")[0])(x)
-    assert_close(conv_transpose(x, w, (2, 2), (1, 1), impl="plain"), vm, what="vmap")
+
+    @jax.jit
+    def results(x, w):
+        out = {}
+        for op in (conv_transpose, strided_conv):
+            for impl in ("plain", "gemm"):
+                f = lambda w, op=op, impl=impl: jnp.sum(jnp.tanh(op(x, w, impl=impl)) ** 2)  # noqa: E731
+                out[f"{op.__name__}:{impl}"] = jax.grad(lambda w, f=f: jnp.sum(jax.grad(f)(w) ** 2))(w)
+        out["vmap"] = jax.vmap(lambda xi: conv_transpose(xi[None], w, (2, 2), (1, 1), impl="gemm")[0])(x)
+        out["batched"] = conv_transpose(x, w, (2, 2), (1, 1), impl="plain")
+        return out
+
+    r = results(x, w)
+    for op in ("conv_transpose", "strided_conv"):
+        assert_close(r[f"{op}:plain"], r[f"{op}:gemm"], what=f"grad of grad {op}")
+    assert_close(r["batched"], r["vmap"], what="vmap")
 
 
 def test_im2col_col2im_are_adjoint():
     x = jax.random.normal(jax.random.key(0), (2, 9, 8, 3))
     cols = jax.random.normal(jax.random.key(1), (2, 4, 3, 3, 2, 3))
-    patches = im2col(x, (3, 2), (2, 3), (4, 3))
+    patches, back = jax.jit(lambda x, c: (im2col(x, (3, 2), (2, 3), (4, 3)), col2im(c, (2, 3), (9, 8))))(x, cols)
     assert patches.shape == (2, 4, 3, 3, 2, 3)
     assert patches[1, 2, 1, 2, 1, 0] == x[1, 2 * 2 + 2, 3 * 1 + 1, 0]
-    back = col2im(cols, (2, 3), (9, 8))
     assert_close(jnp.vdot(patches, cols), jnp.vdot(x, back), rtol=1e-5)
 
 
-@pytest.mark.parametrize("shape,groups", [((2, 26, 26, 32), 4), ((2, 5, 5, 128), 32), ((3, 4, 6, 8), 2)])
+@pytest.mark.parametrize("shape,groups", [((2, 26, 26, 32), 4), ((3, 4, 6, 128), 32)])
 def test_group_norm_equals_flax(shape, groups):
     x = 3.0 * jax.random.normal(jax.random.key(0), shape) + 1.0
-    _check_layer(nn.GroupNorm(num_groups=groups, epsilon=1e-5), GroupNorm(groups, 1e-5), x)
+    _check_layers(nn.GroupNorm(num_groups=groups, epsilon=1e-5), [GroupNorm(groups, 1e-5)], x)
 
 
 def test_group_norm_supports_forward_mode():
@@ -282,13 +301,12 @@ def test_unknown_impl_raises():
 # ----------------------------------------------------------------------------- MLP
 
 
-@pytest.mark.parametrize("embedding", ["fourier", "sinusoidal"])
-@pytest.mark.parametrize("sample_shape", [(2,), (3, 2)])
+@pytest.mark.parametrize("embedding,sample_shape", [("sinusoidal", (2,)), ("fourier", (3, 2))])
 def test_time_mlp_shapes(embedding, sample_shape):
     model = TimeMLP(features=(32, 16), embed_dim=8, embedding=embedding)
     x, t = jnp.ones((5, *sample_shape)), jnp.linspace(0.1, 1.0, 5)
-    v = model.init(jax.random.key(0), x, t)
-    assert model.apply(v, x, t).shape == (5, *sample_shape)
+    v, y = jax.jit(lambda x, t: (lambda v: (v, model.apply(v, x, t)))(model.init(jax.random.key(0), x, t)))(x, t)
+    assert y.shape == (5, *sample_shape)
     assert ("constants" in v) == (embedding == "fourier")
     d = math.prod(sample_shape)
     expected = (8 * 8 + 8) + (d * 32 + 32) + (8 * 32 + 32) + (32 * 16 + 16) + (8 * 16 + 16) + (16 * d + d)
@@ -298,8 +316,14 @@ def test_time_mlp_shapes(embedding, sample_shape):
 def test_time_mlp_output_scaling():
     x, t = jax.random.normal(jax.random.key(1), (4, 2)), jnp.array([0.01, 0.1, 0.5, 1.0])
     plain, scaled = TimeMLP(features=(16,)), TimeMLP(features=(16,), marginal_std=std_fn)
-    v = plain.init(jax.random.key(0), x, t)
-    assert_close(plain.apply(v, x, t) / std_fn(t)[:, None], scaled.apply(v, x, t))
+
+    @jax.jit
+    def outputs(x, t):
+        v = plain.init(jax.random.key(0), x, t)
+        return plain.apply(v, x, t), scaled.apply(v, x, t)
+
+    unscaled, out = outputs(x, t)
+    assert_close(unscaled / std_fn(t)[:, None], out)
     with pytest.raises(ValueError, match="embedding"):
         TimeMLP(embedding="cosine").init(jax.random.key(0), x, t)
 
@@ -310,12 +334,18 @@ def test_time_mlp_output_scaling():
 def test_score_fn_from_is_per_sample(scorenet_vars):
     x, t, v = scorenet_vars
     net = ScoreNet(std_fn)
+
+    @jax.jit
+    def outputs(score_fn, x, t):
+        return net.apply(score_fn.variables, x, t), score_fn(x[1], t[1]), jax.vmap(score_fn)(x, t)
+
     score_fn = score_fn_from(net.apply, v)
-    batched = net.apply(v, x, t)
-    assert_close(batched[1], score_fn(x[1], t[1]))
-    assert_close(batched, jax.vmap(score_fn)(x, t))
-    # A pytree: new parameters reuse the structure (and the samplers' compiled code).
-    assert jax.tree_util.tree_structure(score_fn) == jax.tree_util.tree_structure(score_fn_from(net.apply, v))
+    batched, one, mapped = outputs(score_fn, x, t)
+    assert one.shape == (28, 28, 1)
+    assert_close(batched[1], one)
+    assert_close(batched, mapped)
+    # A pytree whose leaves are the variables: new weights reuse compiled samplers.
+    assert len(jax.tree_util.tree_leaves(score_fn)) == len(jax.tree_util.tree_leaves(v))
 
 
 def test_score_fn_from_drives_the_sampler(scorenet_vars):
@@ -324,11 +354,3 @@ def test_score_fn_from_drives_the_sampler(scorenet_vars):
     out = sg.sample(jax.random.key(0), SDE, score_fn, shape=(28, 28, 1), n=2, steps=3)
     assert out.shape == (2, 28, 28, 1)
     assert bool(jnp.all(jnp.isfinite(out)))
-
-
-def test_score_fn_from_mlp_drives_the_sampler():
-    sde = sg.sde.VESDE(sigma_min=0.01, sigma_max=10.0)
-    model = TimeMLP(features=(16,), marginal_std=lambda t: sde.marginal_coeffs(t)[1])
-    v = model.init(jax.random.key(0), jnp.zeros((1, 2)), jnp.ones((1,)))
-    out = sg.sample(jax.random.key(1), sde, score_fn_from(model.apply, v), shape=(2,), n=8, steps=4)
-    assert out.shape == (8, 2) and bool(jnp.all(jnp.isfinite(out)))

@@ -1,0 +1,72 @@
+"""The ScoreNet throughput benchmark runs end to end (smoke setting) and writes well-formed JSON.
+
+Only structure is checked (and XLA's FLOP count against the tutorial's 34 / 102 MFLOP per
+image), never timings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+
+def _positive_finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    from benchmarks import train_throughput as bench  # imported here: pulls in flax and optax
+
+    out_path = tmp_path_factory.mktemp("bench") / "bench_train_throughput.json"
+    returned = bench.main(["--quick", "--smoke", "--out", str(out_path)])
+    return bench, returned, json.loads(out_path.read_text())
+
+
+def test_smoke_metadata(smoke):
+    _, returned, data = smoke
+    assert set(data) >= {"meta", "settings", "precision", "scorenet", "scorenet_plain", "speedup", "flops", "peak", "layers", "xla_flags"}
+    meta = data["meta"]
+    for k in ("command", "git_commit", "jax_version", "flax_version", "XLA_FLAGS", "compiler_options", "cpu_count"):
+        assert k in meta
+    assert "--smoke" in meta["command"]
+    assert data["settings"]["preset"] == "smoke"
+    assert json.loads(json.dumps(returned)) == data
+
+
+def test_smoke_throughput_structure(smoke):
+    _, _, data = smoke
+    batches = [str(b) for b in data["settings"]["batches"]]
+    for key in ("scorenet", "scorenet_plain"):
+        assert sorted(data[key]) == sorted(batches)
+        for row in data[key].values():
+            for k in ("train_img_s", "forward_img_s", "train_img_s_median", "forward_img_s_median", "train_gflops", "forward_gflops", "train_frac_peak", "train_cpu_ms_best", "train_img_per_cpu_s"):
+                assert _positive_finite(row[k]), (key, k, row[k])
+            assert row["reps"] >= 1
+    for b in batches:
+        assert _positive_finite(data["speedup"][b]["train"]) and _positive_finite(data["speedup"][b]["forward"])
+    assert _positive_finite(data["peak"]["gflops"])
+
+
+def test_smoke_flops_match_the_tutorial_figures(smoke):
+    _, _, data = smoke
+    flops = data["flops"]["mflop_per_img"]
+    for variant in ("fast", "plain"):
+        # XLA's cost analysis against the 34 MFLOP/img forward and 102 MFLOP/img training step.
+        assert 0.9 * 34 < flops[variant]["forward"] < 1.1 * 34, flops
+        assert 0.9 * 102 < flops[variant]["train"] < 1.1 * 102, flops
+
+
+def test_smoke_layers_and_flags_sections(smoke):
+    bench, _, data = smoke
+    convs = data["layers"]["convolutions"]
+    assert set(convs) == {"conv4", "tconv4"}
+    for name, impls in convs.items():
+        assert {"plain", "gemm", "shape"} <= set(impls)
+        for impl in ("plain", "gemm"):
+            assert _positive_finite(impls[impl]["fwd_ms"]) and _positive_finite(impls[impl]["bwd_ms"])
+    assert data["layers"]["group_norm_plus_swish"]
+    assert "default" in data["xla_flags"]["results"]
+    assert data["precision"]["max_rel_error_vs_float64"]["default"] < 1e-5
