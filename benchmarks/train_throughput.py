@@ -11,8 +11,9 @@ What is timed (fp32, `jax.jit`, one device):
            inputs are a fixed random batch (data loading is not part of it).
   forward  s_θ(x, t) on a batch.
 Variants (same parameters, same function; `sdegen_jax/nets/scorenet.py`):
-  fast      ScoreNet() defaults: GEMM+col2im transposed convolutions, strided convolutions
-            with GEMM gradients, few-pass GroupNorm.
+  fast      ScoreNet() defaults: transposed convolutions as GEMM + col2im (backward: im2col
+            + 2 GEMMs), strided convolutions with a GEMM + col2im input gradient, few-pass
+            GroupNorm.
   plain     ScoreNet(upsample="plain", downsample="plain", norm="flax"): nn.ConvTranspose,
             nn.Conv, nn.GroupNorm, i.e. the straightforward port.
   subpixel  (full run only) the sub-pixel / space-to-depth rewrites with plain autodiff.

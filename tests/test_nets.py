@@ -23,13 +23,12 @@ from sdegen_jax.nets import (
     ScoreNet,
     TimeMLP,
     col2im,
-    conv_transpose,
     count_params,
     im2col,
     score_fn_from,
-    strided_conv,
 )
-from sdegen_jax.nets.conv_transpose import conv_transpose_padding
+from sdegen_jax.nets.conv_transpose import conv_transpose, conv_transpose_padding
+from sdegen_jax.nets.strided_conv import strided_conv
 
 SDE = sg.sde.TutorialVESDE(sigma=25.0)
 

@@ -8,15 +8,19 @@ GroupNorm) and the adapter to the samplers' per-sample `score_fn(x, t)`.
     net = ScoreNet(marginal_std=lambda t: sde.marginal_coeffs(t)[1])
     variables = net.init(key, jnp.zeros((1, 28, 28, 1)), jnp.ones((1,)))
     x = sg.sample(key, sde, score_fn_from(net.apply, variables), shape=(28, 28, 1), n=16)
+
+The dispatching functions `conv_transpose.conv_transpose(..., impl=)` and
+`strided_conv.strided_conv(..., impl=)` live in their submodules (not re-exported here, so
+that the submodule names stay importable as modules).
 """
 
 from .adapters import BatchedScore, score_fn_from
-from .conv_transpose import FastConvTranspose, conv_transpose, conv_transpose_gemm, conv_transpose_plain, conv_transpose_subpixel
+from .conv_transpose import FastConvTranspose, conv_transpose_gemm, conv_transpose_plain, conv_transpose_subpixel
 from .group_norm import GroupNorm, group_norm
 from .im2col import col2im, im2col
 from .mlp import TimeMLP
 from .scorenet import ScoreNet, count_params
-from .strided_conv import FastConv, conv_gemm_grad, conv_plain, conv_space_to_depth, strided_conv
+from .strided_conv import FastConv, conv_gemm_grad, conv_plain, conv_space_to_depth
 from .time_embedding import CONSTANTS, GaussianFourierProjection, SinusoidalEmbedding
 
 __all__ = [
@@ -32,11 +36,9 @@ __all__ = [
     "FastConv",
     "GroupNorm",
     "group_norm",
-    "conv_transpose",
     "conv_transpose_gemm",
     "conv_transpose_subpixel",
     "conv_transpose_plain",
-    "strided_conv",
     "conv_gemm_grad",
     "conv_space_to_depth",
     "conv_plain",
