@@ -353,6 +353,61 @@ def format_tables(results: list[dict], ratios: list[dict], grid_ratios: list[dic
     return "\n".join(lines)
 
 
+def grid_em_ratios(results: list[dict]) -> list[dict]:
+    """diffrax/scan EM ratios at every grid point, from the round-robin timings."""
+    grid_ratios = []
+    by = {(r["score"], r["method"], r["steps"], r["batch"]): r for r in results}
+    for (score, method, steps, batch), r in by.items():
+        other = by.get((score, EM_SCAN, steps, batch))
+        if method == EM_DIFFRAX and other:
+            grid_ratios.append({"score": score, "steps": steps, "batch": batch,
+                                "ratio_paired_median": statistics.median(
+                                    x / y for x, y in zip(r["times_s"], other["times_s"])),
+                                "ratio_min": r["min_s"] / other["min_s"],
+                                "ratio_median": r["median_s"] / other["median_s"]})
+    return grid_ratios
+
+
+def document(args, meta, results, ratios, complete: bool) -> dict:
+    return {
+        "meta": dict(meta, complete=complete),
+        "settings": {
+            "preset": args.preset,
+            "sde": "VESDE(sigma_min=0.001, sigma_max=10.0)",
+            "shape": list(SHAPE),
+            "scores": score_descriptions(),
+            "batches": list(args.batches),
+            "steps": list(args.steps),
+            "methods": list(args.methods),
+            "min_reps": args.min_reps,
+            "max_reps": args.max_reps,
+            "target_s_per_group": args.target_s,
+            "timing": "time.perf_counter around sg.sample_with_info(...) + jax.block_until_ready; methods of a "
+            "(score, steps, batch) group timed round-robin, order reversed every other round",
+            "img_per_s": "batch / median time (img_per_s_best: batch / min time)",
+            "nfe_per_s": "NFE per sample (SampleInfo.nfe) x batch / median time",
+            "compile_s": "first call (trace + compile + one run) minus the fastest steady-state call; 0 when the "
+            "configuration had already been compiled in this process",
+            "adaptive": f"{list(ADAPTIVE)} choose their own steps (Tsit5, rtol=atol=1e-5): steps=None, "
+            "timed once per batch",
+            "em_ratio": f"diffrax euler_maruyama / euler_maruyama_scan, alternated {args.ratio_reps} times at "
+            f"steps={args.ratio_steps}, batch={args.ratio_batch}; headline = median of the paired ratios "
+            "diffrax_i / scan_i (pairs timed back to back), "
+            f"target <= {RATIO_TARGET}",
+        },
+        "results": results,
+        "em_ratio": ratios,
+        "em_ratio_grid": grid_em_ratios(results),
+    }
+
+
+def write_json(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    tmp.replace(path)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -404,7 +459,9 @@ def main(argv=None) -> dict:
                 if ms:
                     groups.append([Case(key, sde, scores, score, m, None if m in ADAPTIVE else steps, batch) for m in ms])
 
-    results = []
+    # Checkpointed after every group (a killed run leaves its figures so far), removed at the end.
+    partial = args.out.with_name(args.out.stem + ".partial.json")
+    results, ratios = [], []
     bar = tqdm(groups, desc="samplers", unit="group", dynamic_ncols=True)
     for cases in bar:
         c0 = cases[0]
@@ -417,62 +474,22 @@ def main(argv=None) -> dict:
         best = max(cases, key=lambda c: c.batch / statistics.median(c.times))
         bar.write(f"{label}: {len(cases)} methods × {len(c0.times)} reps; fastest {best.method} "
                   f"{_si(best.batch / statistics.median(best.times))} img/s")
+        write_json(partial, document(args, meta, results, ratios, complete=False))
     bar.close()
 
-    ratios = []
     if not args.no_ratio:
         for score in tqdm(args.scores, desc="EM diffrax/scan", unit="score", dynamic_ncols=True):
             cases = [Case(key, sde, scores, score, m, args.ratio_steps, args.ratio_batch) for m in (EM_DIFFRAX, EM_SCAN)]
             compiled = all((score, m, args.ratio_steps, args.ratio_batch) in seen for m in (EM_DIFFRAX, EM_SCAN))
             ratios.append(em_ratio(*cases, reps=args.ratio_reps, already_compiled=compiled))
-
-    # Ratios at every grid point, from the round-robin timings (less repeated than above).
-    grid_ratios = []
-    by = {(r["score"], r["method"], r["steps"], r["batch"]): r for r in results}
-    for (score, method, steps, batch), r in by.items():
-        other = by.get((score, EM_SCAN, steps, batch))
-        if method == EM_DIFFRAX and other:
-            grid_ratios.append({"score": score, "steps": steps, "batch": batch,
-                                "ratio_paired_median": statistics.median(
-                                    x / y for x, y in zip(r["times_s"], other["times_s"])),
-                                "ratio_min": r["min_s"] / other["min_s"],
-                                "ratio_median": r["median_s"] / other["median_s"]})
+            write_json(partial, document(args, meta, results, ratios, complete=False))
 
     meta["load_average_end"] = os.getloadavg()
     meta["wall_time_s"] = time.perf_counter() - t_start
-    out = {
-        "meta": meta,
-        "settings": {
-            "preset": args.preset,
-            "sde": "VESDE(sigma_min=0.001, sigma_max=10.0)",
-            "shape": list(SHAPE),
-            "scores": score_descriptions(),
-            "batches": list(args.batches),
-            "steps": list(args.steps),
-            "methods": list(args.methods),
-            "min_reps": args.min_reps,
-            "max_reps": args.max_reps,
-            "target_s_per_group": args.target_s,
-            "timing": "time.perf_counter around sg.sample_with_info(...) + jax.block_until_ready; methods of a "
-            "(score, steps, batch) group timed round-robin, order reversed every other round",
-            "img_per_s": "batch / median time (img_per_s_best: batch / min time)",
-            "nfe_per_s": "NFE per sample (SampleInfo.nfe) x batch / median time",
-            "compile_s": "first call (trace + compile + one run) minus the fastest steady-state call; 0 when the "
-            "configuration had already been compiled in this process",
-            "adaptive": f"{list(ADAPTIVE)} choose their own steps (Tsit5, rtol=atol=1e-5): steps=None, "
-            "timed once per batch",
-            "em_ratio": f"diffrax euler_maruyama / euler_maruyama_scan, alternated {args.ratio_reps} times at "
-            f"steps={args.ratio_steps}, batch={args.ratio_batch}; headline = median of the paired ratios "
-            "diffrax_i / scan_i (pairs timed back to back), "
-            f"target <= {RATIO_TARGET}",
-        },
-        "results": results,
-        "em_ratio": ratios,
-        "em_ratio_grid": grid_ratios,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
-    print(format_tables(results, ratios, grid_ratios))
+    out = document(args, meta, results, ratios, complete=True)
+    write_json(args.out, out)
+    partial.unlink(missing_ok=True)
+    print(format_tables(results, ratios, out["em_ratio_grid"]))
     print(f"\nwrote {args.out}  ({meta['wall_time_s']:.0f} s, load average {meta['load_average_start'][0]:.1f} -> "
           f"{meta['load_average_end'][0]:.1f} on {meta['cpu_count']} CPUs)")
     return out

@@ -28,6 +28,7 @@ def smoke(tmp_path_factory):
 
     out_path = tmp_path_factory.mktemp("bench") / "bench_samplers.json"
     returned = bench.main(["--quick", "--smoke", "--out", str(out_path)])
+    assert not list(out_path.parent.glob("*.partial.json"))  # the checkpoint is removed at the end
     return bench, returned, json.loads(out_path.read_text())
 
 
@@ -40,6 +41,7 @@ def test_smoke_json_metadata(smoke):
     assert "--smoke" in meta["command"]
     assert isinstance(meta["devices"], list) and meta["devices"]
     assert data["settings"]["preset"] == "smoke"
+    assert meta["complete"] is True
     assert data["settings"]["steps"] == [SMOKE_STEPS]
     assert json.loads(json.dumps(returned)) == data
 
