@@ -1,69 +1,13 @@
-"""Shared pieces of the toy experiments (toy_langevin, toy_ve, toy_vp).
-
-`FastMixtureScore` is the exact score of a `sg.toy.GaussianMixture`, written with the
-components and dimensions unrolled in Python.  It returns the same values as
-`gmm.score_fn(sde)` (checked to float32 round-off in tests/test_experiments.py) but on
-CPU it is about 100x faster for 1-D and 2-D toys: XLA's CPU backend runs the
-softmax/logsumexp reductions over the tiny component axis of the library's score as
-slow scalar loops (about 400 ns per sample and call for the two-component 1-D mixture,
-against about 4 ns unrolled).  Without it the 200,000-sample, 5000-step runs of
-Example 7 would take most of an hour on two cores.
-"""
+"""Shared pieces of the toy experiments (toy_langevin, toy_ve, toy_vp)."""
 
 from __future__ import annotations
 
 import time
 from typing import Callable
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-
-def _unrolled_score(weights, means, stds, x):
-    """∇ log Σ_k w_k N(x; μ_k, diag σ_k²) for ONE sample x of shape (d,), unrolled over k and d."""
-    K, d = means.shape
-    logits, grads = [], []
-    for k in range(K):
-        z = [(x[i] - means[k, i]) / stds[k, i] for i in range(d)]
-        quad = z[0] ** 2
-        logdet = jnp.log(stds[k, 0])
-        for i in range(1, d):
-            quad = quad + z[i] ** 2
-            logdet = logdet + jnp.log(stds[k, i])
-        logits.append(jnp.log(weights[k]) - 0.5 * quad - logdet)
-        grads.append(jnp.stack([-z[i] / stds[k, i] for i in range(d)]))
-    top = logits[0]
-    for lk in logits[1:]:
-        top = jnp.maximum(top, lk)
-    e = [jnp.exp(lk - top) for lk in logits]
-    total, num = e[0], e[0] * grads[0]
-    for k in range(1, K):
-        total = total + e[k]
-        num = num + e[k] * grads[k]
-    return num / total
-
-
-class FastMixtureScore(eqx.Module):
-    """score_fn(x, t) = ∇ log p_t(x) of `mixture` under the linear `sde` (same as `mixture.score_fn(sde)`)."""
-
-    mixture: eqx.Module
-    sde: eqx.Module
-
-    def __call__(self, x, t):
-        m = self.mixture.marginal(self.sde, t)
-        return _unrolled_score(m.weights, m.means, m.stds, x)
-
-
-class FastDataScore(eqx.Module):
-    """score_fn(x) = ∇ log p(x) of `mixture` itself (for unadjusted Langevin)."""
-
-    mixture: eqx.Module
-
-    def __call__(self, x):
-        m = self.mixture
-        return _unrolled_score(m.weights, m.means, m.stds, x)
 
 
 def shifted(mixture, shift):

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 import sdegen_jax as sg
-from experiments._toy_common import FastMixtureScore, exact_sample_w1
+from experiments._toy_common import exact_sample_w1
 
 EXACT_KEY = jax.random.PRNGKey(12345)  # exact-sample reference draws, shared by all rows
 
@@ -168,7 +168,7 @@ def run_methods_from_pT(
     rows, figure, kept = [], None, []
     runs = method_runs(methods, steps, n_langevin_steps=n_langevin_steps, annealed_step_lrs=annealed_step_lrs, pc_snr=pc_snr)
     x_all = pT.sample(jax.random.fold_in(k_x, 0), max(n, n_headline))
-    score = FastMixtureScore(gmm, sde)
+    score = gmm.score_fn(sde)
     for i, (m, s, opts) in enumerate(tqdm(runs, desc=desc or section, leave=False)):
         headline = m == headline_method and steps == headline_steps
         nn = n_headline if headline else n
@@ -220,7 +220,7 @@ def run_from_prior(
     floor = sg.metrics.expected_w1_noise_floor(target, n)
     x_prior = sde.prior_sample(jax.random.fold_in(key, 0), (n, gmm.dim))
     x_pT = pT.sample(jax.random.fold_in(key, 1), n)
-    score = FastMixtureScore(gmm, sde)
+    score = gmm.score_fn(sde)
     starts = ("prior", "p_T") if also_from_pT else ("prior",)
     jobs = [(m, s) for s in steps_list for m in methods]
     rows, figure = [], None

@@ -25,7 +25,6 @@ from tqdm import tqdm
 import sdegen_jax as sg
 from experiments._cli import parse_config
 from experiments._toy_common import (
-    FastDataScore,
     command_for,
     exact_sample_w1,
     format_table,
@@ -95,7 +94,7 @@ def run(cfg: Config, argv=None) -> dict:
     os.makedirs(cfg.out_dir, exist_ok=True)
     key = jax.random.PRNGKey(cfg.seed)
     gmm = sg.toy.seed002_mixture()
-    score = FastDataScore(gmm)
+    score = gmm.score
     barrier = _barrier(gmm)
     target_left = float(gmm.cdf(barrier))
     floor = sg.metrics.expected_w1_noise_floor(gmm, cfg.n_samples)
@@ -195,7 +194,7 @@ def run(cfg: Config, argv=None) -> dict:
     x0 = jax.random.normal(k_init, (cfg.ring_n_samples, 2))
 
     def ring_fn(k, x):
-        return sg.langevin(k, FastDataScore(ring), x, step_size=cfg.ring_step_size, steps=cfg.ring_steps)
+        return sg.langevin(k, ring.score, x, step_size=cfg.ring_step_size, steps=cfg.ring_steps)
 
     xr, compile_s, wall_s = timed_compiled(ring_fn, k_run, x0)
     ring_exact = ring.sample(k_exact, cfg.ring_n_samples)

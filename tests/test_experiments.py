@@ -10,32 +10,11 @@ import json
 import math
 import os
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-import pytest
 
-import sdegen_jax as sg
-from experiments._toy_common import FastDataScore, FastMixtureScore
 
 
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-@pytest.mark.parametrize(
-    "sde", [sg.sde.VESDE(sigma_min=0.001, sigma_max=10.0), sg.sde.VPSDE(), sg.sde.SubVPSDE(), sg.sde.OUSDE()], ids=lambda s: type(s).__name__
-)
-@pytest.mark.parametrize("mixture", ["seed002", "ring"])
-def test_fast_score_matches_library_score(sde, mixture):
-    gmm = sg.toy.seed002_mixture() if mixture == "seed002" else sg.toy.ring_mixture(8, radius=4.0, std=0.5)
-    x = 8.0 * jax.random.normal(jax.random.PRNGKey(0), (500, gmm.dim))
-    fast, ref = FastMixtureScore(gmm, sde), gmm.score_fn(sde)
-    for t in (sde.default_eps, 0.05, 0.3, float(sde.T)):
-        a = jax.vmap(fast, in_axes=(0, None))(x, t)
-        b = jax.vmap(ref, in_axes=(0, None))(x, t)
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(b))))
-    np.testing.assert_allclose(jax.vmap(FastDataScore(gmm))(x), gmm.score(x), rtol=1e-4, atol=1e-4)
 
 
 def _check_files(out, name, result, keys):

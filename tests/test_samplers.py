@@ -51,6 +51,15 @@ def test_vp_family_reproduces_the_mixture(method, sde):
     assert wasserstein1_to_mixture(x, target) < _bound(target, n)
 
 
+@pytest.mark.parametrize("sde", [sg.sde.VPSDE(), sg.sde.SubVPSDE()], ids=["vp", "subvp"])
+def test_annealed_langevin_on_vp_family(sde):
+    """The level-to-level rescaling a(t_{i+1})/a(t_i) makes NCSN sampling exact on VP SDEs
+    too: without it W1 was 0.57 at this setting (one draw), the modes left near a(t)·μ."""
+    n = 20_000
+    x, target, _ = _from_exact_pT(sde, sg.toy.seed002_mixture(), "annealed_langevin", n, steps=100)
+    assert wasserstein1_to_mixture(x, target) < _bound(target, n)
+
+
 def _sliced_bound(mixture, n, key, num_projections=32, discretisation=0.03):
     dirs = jax.random.normal(key, (num_projections, mixture.dim))
     dirs = dirs / jnp.linalg.norm(dirs, axis=1, keepdims=True)

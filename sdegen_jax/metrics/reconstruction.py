@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-import diffrax as dfx
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -22,7 +21,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ..sde.base import check_time_horizon
-from ..sde.reverse import probability_flow
+from ..samplers.ode import integrate_flow
 
 PIXEL_SCALES = ("unit", "symmetric")
 
@@ -57,28 +56,8 @@ class ODEReconstruction(NamedTuple):
 
 @eqx.filter_jit
 def _encode(sde, score_fn, x0, eps, rtol, atol, max_steps):
-    from ..samplers.ode import EVALS_PER_STEP, INITIAL_STEP_EVALS
-
-    flow = probability_flow(sde, score_fn)
-    shape = x0.shape
-
-    def vf(t, y, args):
-        return jax.vmap(flow.drift, in_axes=(0, None))(y.reshape(shape), t).reshape(-1)
-
-    sol = dfx.diffeqsolve(
-        dfx.ODETerm(vf),
-        dfx.Tsit5(),
-        eps,
-        sde.T,
-        dt0=None,
-        y0=x0.reshape(-1),
-        saveat=dfx.SaveAt(t1=True),
-        stepsize_controller=dfx.PIDController(rtol=rtol, atol=atol),
-        max_steps=max_steps,
-        adjoint=dfx.ForwardMode(),
-    )
-    nfe = EVALS_PER_STEP * sol.stats["num_steps"] + INITIAL_STEP_EVALS
-    return sol.ys[-1].reshape(shape), nfe
+    ys, nfe, _ = integrate_flow(sde, score_fn, x0, eps, sde.T, rtol=rtol, atol=atol, max_steps=max_steps)
+    return ys[-1], nfe
 
 
 def ode_encode(sde, score_fn: Callable, x0, eps: float | None = None, rtol: float = 1e-5, atol: float = 1e-5, max_steps: int = 4096):

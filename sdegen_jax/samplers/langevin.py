@@ -89,6 +89,12 @@ def annealed_langevin(
 
     NCSN writes γ_i = ε σ_i² / σ_L²; `step_lr` = ε / σ_L² makes the step scale-free.
     `x_init` is taken as a sample at ts[0] = T; the levels are ts[1:], ending at eps.
+
+    Entering level t_{i+1} the samples are multiplied by a(t_{i+1}) / a(t_i) (x_t = a x_0 + s z).
+    For VE SDEs a ≡ 1 and this is Alg. 2 unchanged.  For VP-type SDEs, where a grows as t
+    falls, it moves the modes to where p_{t_{i+1}} has them, so that each level starts, as in
+    NCSN, from a smoother version of its target (noise std (a_{i+1}/a_i)·s_i ≥ s_{i+1})
+    rather than from mixtures centred at a_i·μ, which small late steps cannot transport.
     Returns (x, path, nfe).
     """
     check_int_at_least("n_langevin_steps", n_langevin_steps, 1)
@@ -106,6 +112,7 @@ def annealed_langevin(
 
     # Levels t_1 … t_L; x_init is taken as a sample at t_0 = T.
     def step(key, x, t, t_next):
+        x = x * (sde.marginal_coeffs(t_next)[0] / sde.marginal_coeffs(t)[0])
         return level(key, x, t_next)
 
     x, path = run_scan(step, key, x_init, ts, num_saves)
