@@ -12,8 +12,8 @@ What is timed (fp32, `jax.jit`, one device):
   forward  s_θ(x, t) on a batch.
 Variants (same parameters, same function; `sdegen_jax/nets/scorenet.py`):
   fast      ScoreNet() defaults: transposed convolutions as GEMM + col2im (backward: im2col
-            + 2 GEMMs), strided convolutions with a GEMM + col2im input gradient, few-pass
-            GroupNorm.
+            + 2 GEMMs), strided convolutions with GEMM + col2im input and im2col + GEMM
+            kernel gradients, few-pass GroupNorm.
   plain     ScoreNet(upsample="plain", downsample="plain", norm="flax"): nn.ConvTranspose,
             nn.Conv, nn.GroupNorm, i.e. the straightforward port.
   subpixel  (full run only) the sub-pixel / space-to-depth rewrites with plain autodiff.

@@ -267,6 +267,13 @@ def test_im2col_col2im_are_adjoint():
     patches, back = jax.jit(lambda x, c: (im2col(x, (3, 2), (2, 3), (4, 3)), col2im(c, (2, 3), (9, 8))))(x, cols)
     assert patches.shape == (2, 4, 3, 3, 2, 3)
     assert patches[1, 2, 1, 2, 1, 0] == x[1, 2 * 2 + 2, 3 * 1 + 1, 0]
+    # Every entry against the definition, including windows that reach past the input only
+    # where the phase split pads (out_hw given), strides larger than the kernel, stride 1.
+    for kernel, strides, out_hw in [((3, 2), (2, 3), (4, 3)), ((1, 2), (3, 3), None), ((3, 3), (1, 1), None), ((2, 3), (2, 2), (4, 3))]:
+        got = np.asarray(im2col(x, kernel, strides, out_hw))
+        xn = np.asarray(x)
+        for i, j, rh, rw in np.ndindex(*got.shape[1:5]):
+            np.testing.assert_array_equal(got[:, i, j, rh, rw], xn[:, strides[0] * i + rh, strides[1] * j + rw])
     assert_close(jnp.vdot(patches, cols), jnp.vdot(x, back), rtol=1e-5)
 
 

@@ -6,10 +6,16 @@ These turn convolutions into GEMMs (see `conv_transpose.py`, `strided_conv.py`):
   col2im(cols, s, L)[n, s_h·i + r_h, s_w·j + r_w, c] += cols[n, i, j, r_h, r_w, c]
 
 `col2im` is the transpose (adjoint) of `im2col`.  Layout NHWC.  Both are written so that
-XLA's CPU backend emits a single fused loop for each: `im2col` as one gather with constant
-indices (≈3× faster than stacking K² strided slices, which XLA leaves unfused), `col2im`
-summed per output phase (pixels s·m + φ receive the taps r = φ + s·q, shifted by q) and
-interleaved at the end (≈9 separate full-size passes otherwise).
+XLA's CPU backend emits one fused loop for each, vectorised along C:
+
+- `im2col` views x as its s_h·s_w phases, x.reshape(N, H/s_h, s_h, W/s_w, s_w, C) (free),
+  where tap r is the unit-stride slice [r // s : r // s + H_o, r % s] of each axis, and
+  stacks the K_h·K_w slices.  (A gather with constant indices, the earlier version, was
+  emitted as a scalar loop that also recomputed its fused producers for every tap: in the
+  ScoreNet train step at batch 64 the 12×12→26×26 layer's im2col took 6.7 ms that way
+  against 1.9 ms as slices.)
+- `col2im` sums per output phase (pixels s·m + φ receive the taps r = φ + s·q, shifted by
+  q) and interleaves the phases at the end (≈9 separate full-size passes otherwise).
 """
 
 from __future__ import annotations
@@ -30,9 +36,17 @@ def im2col(x: jax.Array, kernel_size, strides, out_hw=None) -> jax.Array:
     Ho, Wo = out_hw if out_hw is not None else ((H - Kh) // sh + 1, (W - Kw) // sw + 1)
     if sh * (Ho - 1) + Kh > H or sw * (Wo - 1) + Kw > W:
         raise ValueError(f"im2col: {Ho}×{Wo} windows of {Kh}×{Kw} at stride {(sh, sw)} do not fit in {H}×{W}.")
-    iy = sh * jnp.arange(Ho)[:, None] + jnp.arange(Kh)[None, :]  # (Ho, Kh), constant-folded
-    ix = sw * jnp.arange(Wo)[:, None] + jnp.arange(Kw)[None, :]  # (Wo, Kw)
-    return x[:, iy[:, None, :, None], ix[None, :, None, :], :]
+    Mh, Mw = Ho + (Kh - 1) // sh, Wo + (Kw - 1) // sw  # positions per phase that taps reach
+    Hp, Wp = Mh * sh, Mw * sw
+    # Crop (rows no window reads) or zero-pad (rows past the end that only padding taps reach)
+    # to whole phases, then split each axis into (position, phase): a free reshape.
+    x = jnp.pad(x[:, :Hp, :Wp], ((0, 0), (0, max(0, Hp - H)), (0, max(0, Wp - W)), (0, 0)))
+    x = x.reshape(N, Mh, sh, Mw, sw, C)
+    rows = [
+        jnp.stack([x[:, rh // sh : rh // sh + Ho, rh % sh, rw // sw : rw // sw + Wo, rw % sw] for rw in range(Kw)], axis=3)
+        for rh in range(Kh)
+    ]
+    return jnp.stack(rows, axis=3)
 
 
 def col2im(cols: jax.Array, strides, out_hw) -> jax.Array:

@@ -24,9 +24,10 @@ Speed (DESIGN.md §4): `upsample` and `downsample` choose how the transposed and
 ordinary convolutions are computed; every choice has the same parameters (names, shapes,
 initialisers) and computes the same function, so parameters move freely between them.
   "gemm" (default)  no dilated convolution anywhere: transposed convolutions run forward as
-                    GEMM + col2im and backward as XLA's native strided convolutions; strided
-                    convolutions run forward natively and their input gradient as GEMM +
-                    col2im (`conv_transpose_gemm`, `conv_gemm_grad`, via `jax.custom_vjp`).
+                    GEMM + col2im and backward as im2col + two GEMMs; strided convolutions
+                    run forward natively, their input gradient as GEMM + col2im and their
+                    kernel gradient as im2col + GEMM (`conv_transpose_gemm`,
+                    `conv_gemm_grad`, via `jax.custom_vjp`).
   "subpixel" / "space_to_depth"   the sub-pixel / space-to-depth rewrites (stride-1
                     convolutions only, plain autodiff).
   "plain"           `nn.ConvTranspose` / `nn.Conv`, the straightforward port.

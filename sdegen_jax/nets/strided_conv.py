@@ -7,11 +7,13 @@ the 5×5→2×2 layer of ScoreNet at batch 64; per-layer numbers in
 `results/bench_train_throughput.json`, section "layers").
 
 `conv_gemm_grad` (default in ScoreNet)
-    forward and kernel gradient: XLA's native convolutions (fast).  The input gradient,
-    through a `jax.custom_vjp`, is the transposed convolution  dx[s·o + k] += g[o]·kernel[k]ᵀ
-    computed as one GEMM (g · Wᵀ) + col2im (`im2col.py`): 2 ms instead of 44 ms for the
-    5×5→2×2 layer of ScoreNet at batch 64.  (An im2col GEMM for the kernel gradient was
-    tried too: no faster than XLA's own in the training step, slower on 26×26 and 12×12.)
+    forward: XLA's native convolution (fast).  Backward, through a `jax.custom_vjp`, as
+    GEMMs: the input gradient is the transposed convolution dx[s·o + k] += g[o]·kernel[k]ᵀ,
+    one GEMM (g · Wᵀ) + col2im: 2 ms instead of 44 ms for the 5×5→2×2 layer of ScoreNet at
+    batch 64.  The kernel gradient is im2col(x)ᵀ · g, one GEMM over the batch and pixels;
+    XLA's native kernel gradient (a window-dilated convolution plus two layout transposes)
+    was the slower of the two in the train step (paired timing, batch 64: the whole step
+    ≈2% faster with the GEMM).
 
 `conv_space_to_depth`
     folds each s×s block into channels and runs a stride-1 convolution with T = ⌈K/s⌉ taps
@@ -34,7 +36,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .conv_transpose import DIMENSION_NUMBERS
-from .im2col import as_pair, col2im
+from .im2col import as_pair, col2im, im2col, matmul_tn
 
 IMPLS = ("gemm", "space_to_depth", "plain")
 
@@ -65,7 +67,9 @@ def _conv_gemm_grad_bwd(strides, precision, res, g):
     # dx[s·o + k] += g[o] · kernel[k]ᵀ: GEMM to per-tap contributions, then col2im.
     cols = jnp.dot(g.reshape(N * Ho * Wo, Cout), kernel.reshape(Kh * Kw * Cin, Cout).T, precision=precision)
     dx = col2im(cols.reshape(N, Ho, Wo, Kh, Kw, Cin), strides, x.shape[1:3])
-    (dk,) = jax.vjp(lambda k: conv_plain(x, k, strides, precision), kernel)[1](g)  # native weight gradient
+    # dkernel[k] = Σ_o x[s·o + k]ᵀ g[o]: im2col of the input, one GEMM contracting batch and pixels.
+    patches = im2col(x, (Kh, Kw), strides, (Ho, Wo)).reshape(N * Ho * Wo, Kh * Kw * Cin)
+    dk = matmul_tn(patches, g.reshape(N * Ho * Wo, Cout), precision).reshape(kernel.shape)
     return dx, dk
 
 
