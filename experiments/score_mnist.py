@@ -48,6 +48,7 @@ class Config:
     snr: float = 0.16
     ode_rtol: float = 1e-5
     ode_atol: float = 1e-5
+    denoise: bool = True  # noise-free last step (Tweedie), as the tutorial sampler of seed 000
     reconstruction_images: int = 64
     checkpoint_dir: str = "checkpoints/score_mnist"
     checkpoint_every: int = 500
@@ -125,7 +126,9 @@ def main(argv=None):
     }
     for name, kw in settings.items():
         t1 = time.perf_counter()
-        x, info = sg.sample_with_info(k_sample, sde, score_fn, (28, 28, 1), cfg.num_samples, eps=cfg.eps, **kw)
+        x, info = sg.sample_with_info(
+            k_sample, sde, score_fn, (28, 28, 1), cfg.num_samples, eps=cfg.eps, denoise=cfg.denoise, **kw
+        )
         x = np.clip(np.asarray(x), 0.0, 1.0)
         seconds = time.perf_counter() - t1
         samplers[name] = {
@@ -133,6 +136,7 @@ def main(argv=None):
             "is": metrics.classifier_inception_score(x),
             "fid": metrics.classifier_fid(x, x_test),
             "seconds": seconds,
+            "denoise": cfg.denoise,
             **{k: v for k, v in kw.items() if k != "method"},
         }
         grids[name] = os.path.join(cfg.out_dir, f"{cfg.tag}_samples_{name}.png")

@@ -247,3 +247,44 @@ def test_langevin_invalid_arguments_raise():
         sg.langevin(jax.random.PRNGKey(0), g.score, jnp.zeros((2, 1)), step_size=-0.1)
     with pytest.raises(ValueError, match="needs num_saves"):
         sg.langevin(jax.random.PRNGKey(0), g.score, jnp.zeros((2, 1)), return_path=True)
+
+
+def test_denoise_returns_the_tweedie_mean_of_p_eps():
+    """Gaussian data N(μ, v) under VE: p_eps = N(μ, v + s²), and E[x0 | x_eps] has mean μ and
+    variance v² / (v + s²).  The ODE carries exact p_T samples to p_eps (to ~1e-5)."""
+    mu, v = 2.0, 0.25
+    gauss = sg.toy.GaussianMixture(weights=[1.0], means=[[mu]], stds=[[v**0.5]])
+    sde = sg.sde.VESDE(sigma_min=0.01, sigma_max=10.0)
+    eps = 0.6  # s(eps)² ≈ 0.40, so p_eps and its denoised law differ clearly from the data
+    s2 = float(sde.marginal_coeffs(eps)[1]) ** 2
+    n = 100_000
+    k_init, k_run = jax.random.split(jax.random.PRNGKey(3))
+    x_T = gauss.marginal(sde, sde.T).sample(k_init, n)
+    kw = dict(method="ode", x_init=x_T, eps=eps, rtol=1e-6, atol=1e-6)
+    x, info = sg.sample_with_info(k_run, sde, gauss.score_fn(sde), **kw)
+    xd, info_d = sg.sample_with_info(k_run, sde, gauss.score_fn(sde), denoise=True, **kw)
+    assert int(info_d.nfe) == int(info.nfe) + 1
+    np.testing.assert_allclose(xd, jax.vmap(lambda xi: sg.sde.tweedie_denoise(sde, gauss.score_fn(sde), xi, eps))(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.var(x), v + s2, rtol=0.02)
+    np.testing.assert_allclose(np.mean(xd), mu, atol=0.01)
+    np.testing.assert_allclose(np.var(xd), v**2 / (v + s2), rtol=0.02)
+    with pytest.raises(ValueError, match="denoise must be True or False"):
+        sg.sample(k_run, sde, gauss.score_fn(sde), denoise="yes", **kw)
+
+
+@pytest.mark.parametrize("method", ["euler_maruyama", "pc"])
+def test_denoise_replaces_the_last_step_by_tweedie(method):
+    g = sg.toy.seed002_mixture()
+    score = g.score_fn(VE7)
+    x_T = g.marginal(VE7, VE7.T).sample(jax.random.PRNGKey(0), 512)
+    key, steps = jax.random.PRNGKey(1), 50
+    xd, info = sg.sample_with_info(key, VE7, score, x_init=x_T, method=method, steps=steps, denoise=True, num_saves=7)
+    t_last = float(jnp.linspace(VE7.T, VE7.default_eps, steps + 1)[-2])
+    x, ref = sg.sample_with_info(key, VE7, score, x_init=x_T, method=method, steps=steps - 1, eps=t_last)
+    np.testing.assert_allclose(xd, jax.vmap(lambda xi: sg.sde.tweedie_denoise(VE7, score, xi, t_last))(x), rtol=1e-4, atol=1e-4)
+    assert int(info.nfe) == int(ref.nfe) + 1
+    assert info.path.shape[1] == 8 and float(info.ts[-1]) == pytest.approx(t_last)
+    with pytest.raises(ValueError, match="must divide steps - 1 = 49"):
+        sg.sample(key, VE7, score, x_init=x_T, method=method, steps=steps, denoise=True, num_saves=10)
+    with pytest.raises(ValueError, match="needs steps >= 2"):
+        sg.sample(key, VE7, score, x_init=x_T, method=method, steps=1, denoise=True)

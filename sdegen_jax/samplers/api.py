@@ -11,6 +11,7 @@ import jax.numpy as jnp
 
 from .._checks import check_choice, check_int_at_least
 from ..sde.base import check_time_horizon
+from ..sde.reverse import tweedie_denoise
 from .diffrax_sde import SDE_SOLVERS, reverse_sde_diffrax
 from .langevin import _check_num_saves, annealed_langevin
 from .ode import probability_flow_ode
@@ -74,12 +75,21 @@ def _allowed_options(fn):
     return {n for n, p in sig.parameters.items() if p.kind == p.KEYWORD_ONLY and n != "num_saves"}
 
 
+# Methods that choose their own steps: `steps` only sets the save grid.
+ADAPTIVE_METHODS = frozenset({"ode"})
+
+
 @eqx.filter_jit
-def _run(method, key, sde, score_fn, x_init, T, eps, steps, num_saves, options):
-    ts = jnp.linspace(T, eps, steps + 1)
+def _run(method, key, sde, score_fn, x_init, T, eps, steps, run_steps, num_saves, denoise, options):
+    # With denoise, fixed-grid methods stop one step early (run_steps = steps − 1) and
+    # Tweedie's posterior mean replaces the last step.
+    ts = jnp.linspace(T, eps, steps + 1)[: run_steps + 1]
     out = _methods()[method](key, sde, score_fn, x_init, ts, num_saves=num_saves, **dict(options))
     x, path, nfe, num_steps = out
-    saved_ts = ts[:: steps // num_saves] if num_saves else None
+    if denoise:
+        x = jax.vmap(lambda xi: tweedie_denoise(sde, score_fn, xi, ts[-1]))(x)
+        nfe = nfe + 1
+    saved_ts = ts[:: run_steps // num_saves] if num_saves else None
     return x, SampleInfo(jnp.asarray(nfe), jnp.asarray(num_steps), saved_ts, path)
 
 
@@ -95,6 +105,7 @@ def sample_with_info(
     x_init: jax.Array | None = None,
     eps: float | None = None,
     num_saves: int | None = None,
+    denoise: bool = False,
     **options,
 ) -> tuple[jax.Array, SampleInfo]:
     """Draw n samples of `shape` by reversing `sde` from T to eps under `score_fn(x, t)`.
@@ -113,6 +124,13 @@ def sample_with_info(
       x_init: (n, *shape) samples at time T; defaults to the SDE's prior.
       eps: final time (default `sde.default_eps`).
       num_saves: record the state this many times (evenly in steps) plus at T.
+      denoise: end noise-free.  Fixed-grid methods run their first steps − 1 steps and
+        replace the last by Tweedie's posterior mean E[x_0 | x_t] = (x + s(t)² score(x, t))
+        / a(t) at t = t_{steps−1}: the noise that step would inject (std ≈ g·sqrt(dt), far
+        above s(eps) when eps ≪ dt) is never added.  Seed 000's tutorial sampler returns
+        the drift-only mean of its last step for the same reason, Song et al.'s code the
+        predictor mean (`denoise=True`); all agree to O(dt).  "ode" applies Tweedie at eps.
+        One score evaluation more (NFE counts it); the saved path ends before denoising.
       options: method-specific settings, e.g. snr, n_corrector_steps, predictor,
         corrector (pc); n_langevin_steps, step_lr (annealed_langevin); rtol, atol,
         solver, max_steps (ode).
@@ -143,8 +161,18 @@ def sample_with_info(
             raise ValueError(
                 f"x_init has shape {x_init.shape}, expected (n, *shape) = {(expected_n, *expected_shape)}."
             )
-    num_saves = _check_num_saves(num_saves, steps)
-    return _run(method, key, sde, score_fn, x_init, float(sde.T), float(eps), steps, num_saves, tuple(sorted(options.items())))
+    if denoise not in (True, False):
+        raise ValueError(f"denoise must be True or False, got {denoise!r}.")
+    run_steps = steps - 1 if denoise and method not in ADAPTIVE_METHODS else steps
+    if run_steps < 1:
+        raise ValueError("denoise=True replaces the last step, so it needs steps >= 2.")
+    if num_saves and run_steps != steps and run_steps % num_saves:
+        raise ValueError(f"with denoise=True, num_saves={num_saves} must divide steps - 1 = {run_steps}.")
+    num_saves = _check_num_saves(num_saves, run_steps)
+    return _run(
+        method, key, sde, score_fn, x_init, float(sde.T), float(eps), steps, run_steps, num_saves, denoise,
+        tuple(sorted(options.items())),
+    )
 
 
 def sample(key, sde, score_fn, shape=None, n=None, **kwargs) -> jax.Array:
