@@ -63,7 +63,7 @@ class Config:
     def quick_overrides(cls):
         return dict(
             epochs=1, batch_size=32, num_samples=32, em_steps=20, pc_steps=10, ode_rtol=1e-3, ode_atol=1e-3,
-            reconstruction_images=4, checkpoint_every=50, log_every=10, checkpoint_dir="checkpoints/score_mnist_quick",
+            reconstruction_images=4, checkpoint_every=50, log_every=5, checkpoint_dir="checkpoints/score_mnist_quick",
             tag="score_mnist_quick",
         )
 
@@ -111,10 +111,13 @@ def main(argv=None):
     )
     train_seconds = time.perf_counter() - t0
     ckpt.close()
-    log = train.read_log(log_path)
+    log = train.read_log(log_path, missing_ok=True)
+    if not log:
+        print(f"note: no training log at {log_path} (training had already finished in {cfg.checkpoint_dir}); "
+              "rerun with --fresh true to retrain and log.", flush=True)
     # Throughput from the whole log (this run and any it resumed); the median ignores the
     # few intervals that hold a compilation.
-    rates = [r["img_per_s"] for r in log[1:]]
+    rates = [r["img_per_s"] for r in (log[1:] or log)]
     seconds_per_epoch = steps_per_epoch * cfg.batch_size / float(np.median(rates)) if rates else None
 
     score_fn = score_fn_from(lambda v, x, t: model.apply(v, x, t), {"params": state.ema_params, **constants})

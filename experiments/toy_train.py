@@ -129,7 +129,10 @@ def main(argv=None):
             row["sliced_w1"] = sg.metrics.sliced_wasserstein1_to_mixture(x, target, jax.random.PRNGKey(1))
         rows.append(row)
         np.save(os.path.join(cfg.out_dir, f"toy_train_{method}_samples.npy"), np.asarray(x[:2000]))
-    log = train.read_log(log_path)
+    log = train.read_log(log_path, missing_ok=True)
+    if not log:
+        print(f"note: no training log at {log_path} (training had already finished in {cfg.checkpoint_dir}); "
+              "rerun with --fresh true to retrain and log.", flush=True)
     payload = {
         **run_metadata(),
         "config": dataclasses.asdict(cfg),

@@ -1,5 +1,5 @@
-"""The toy experiments (seed 002 Examples 6–7, §4.2.2) run end to end in their quick setting
-and write well-formed results; plus the unrolled exact score they use.
+"""The experiments (seed 002 Examples 6–7 and §4.2.2; seed 000 §5's ScoreNet) run end to end
+in their quick setting and write well-formed results.
 
 Structure and loose sanity bounds only: the numbers that matter are in results/toy_*.md.
 """
@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import math
 import os
-
-
 
 
 def _finite(v) -> bool:
@@ -79,3 +77,25 @@ def test_toy_vp_quick(tmp_path):
         assert _finite(r["w1"]) and 0 < r["w1"] < 0.35, r
     assert {r["sde"] for r in data["rows_c"]} == {"SubVP", "OU (T=10)"}
     assert data["facts"]["VP"]["w1_prior_to_pT"] < 0.05
+
+
+def test_score_mnist_quick_writes_the_issue_schema(tmp_path):
+    """ScoreNet on the embedded digits, --quick (about a minute): the JSON of issue 3."""
+    from experiments import score_mnist
+
+    out, ckpt = tmp_path / "out", tmp_path / "ckpt"
+    args = ["--quick", "--progress", "false", "--out-dir", str(out), "--checkpoint-dir", str(ckpt)]
+    result = score_mnist.main(args)
+    data = json.loads((out / "score_mnist_quick.json").read_text())
+    assert data == json.loads(json.dumps(result))
+    assert data["params"] == 1_115_425 and data["dataset"] == "mnist_embedded" and data["epochs"] == 1
+    assert _finite(data["seconds_per_epoch"]) and data["seconds_per_epoch"] > 0
+    assert set(data["samplers"]) == {"euler_maruyama", "pc", "ode"}
+    for name, s in data["samplers"].items():
+        assert s["nfe"] >= 1 and _finite(s["is"]) and 1.0 <= s["is"] <= 10.0 and _finite(s["fid"]) and s["fid"] >= 0
+        assert os.path.getsize(data["figures"]["samples"][name]) > 1_000
+    assert data["samplers"]["euler_maruyama"]["nfe"] == 20  # 19 steps + the Tweedie end (denoise)
+    # one epoch of training is far from digits; real held-out digits are (classifier IS ≫ 1)
+    assert data["real_digits"]["is_heldout"] > 5.0 > data["samplers"]["euler_maruyama"]["is"]
+    assert _finite(data["reconstruction_error"]) and data["reconstruction_error"] >= 0  # 1 epoch, rtol 1e-3: large
+    assert os.path.getsize(data["figures"]["loss"]) > 1_000

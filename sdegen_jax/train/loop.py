@@ -102,7 +102,10 @@ def _truncate_log(path: str, step: int) -> None:
         f.writelines(json.dumps(r) + "\n" for r in kept)
 
 
-def read_log(path: str) -> list[dict]:
+def read_log(path: str, missing_ok: bool = False) -> list[dict]:
+    """The records of a JSONL metric log; [] for a missing file when `missing_ok`."""
+    if missing_ok and not os.path.exists(path):
+        return []
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
