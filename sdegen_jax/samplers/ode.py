@@ -1,8 +1,8 @@
 """Probability-flow ODE with an adaptive Diffrax solver (Song et al. 2021, §4.3).
 
 dx/dt = f − ½ g² ∇ log p_t, integrated with Tsit5 or Dopri5 and a PID step-size
-controller: from T to eps to sample, from eps to T to encode (`integrate_flow`).  The batch is one ODE state (joint error control, as
-in the reference implementation).
+controller: from T to eps to sample, from eps to T to encode (`integrate_flow`).  The
+batch is one ODE state (joint error control, as in the reference implementation).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def integrate_flow(
     max_steps: int = 4096,
     save_ts=None,
 ):
-    """Integrate the flow ODE dx/dt = f − ½ g² ∇ log p_t (seed 000 eq. 13) from t0 to t1.
+    """Integrate the flow ODE dx/dt = f − ½ g² ∇ log p_t (Song et al. 2021, eq. 13) from t0 to t1.
 
     Either direction: t0 > t1 generates (T → eps), t0 < t1 encodes (eps → T); Diffrax
     integrates backwards in time natively.  The batch x (n, *shape) is one ODE state.

@@ -6,8 +6,9 @@ Given dx = f dt + g dw and the score ∇ log p_t:
 both run from t = T back to 0.  The diffusion is assumed independent of x (true of
 every SDE used for generation here); otherwise a divergence term −∇·(g gᵀ) is missing.
 
-Solvers integrate in the reparametrised forward time s = T − t (diffrax issue #598:
-SRK solvers are wrong with negative dt0), where the drift changes sign:
+SDE solvers integrate in the reparametrised forward time s = T − t (diffrax issue #598:
+SRK solvers are wrong with negative dt0), where the drift changes sign (the adaptive flow
+ODE, `samplers.ode.integrate_flow`, lets Diffrax run backwards itself):
   dx/ds = −[f − λ g² score](x, T − s) + g(T − s) dw_s,  λ = 1 (SDE) or ½ (ODE).
 """
 
