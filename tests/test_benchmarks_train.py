@@ -70,3 +70,22 @@ def test_smoke_layers_and_flags_sections(smoke):
     assert data["layers"]["group_norm_plus_swish"]
     assert "default" in data["xla_flags"]["results"]
     assert data["precision"]["max_rel_error_vs_float64"]["default"] < 1e-5
+
+
+def test_profile_train_step_names_the_ops(tmp_path):
+    """The per-op profile runs (batch 4, one step) and joins trace events with the HLO."""
+    from benchmarks import profile_train_step as prof
+
+    out = tmp_path / "profile.json"
+    result = prof.main(["--batch", "4", "--steps", "1", "--top", "15", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert data == json.loads(json.dumps(result))
+    assert data["settings"] == {"variant": "fast", "variant_options": {}, "batch": 4, "profiled_steps": 1}
+    assert _positive_finite(data["wall_ms_per_step_unprofiled"]) and _positive_finite(data["op_ms_per_step_total"])
+    assert math.isclose(sum(data["op_ms_by_category"].values()), data["op_ms_per_step_total"], rel_tol=1e-9)
+    ops = data["ops"]
+    assert len(ops) == 15 and all(a["ms_per_step"] >= b["ms_per_step"] for a, b in zip(ops, ops[1:]))
+    # the forward and the backward of the network are both attributed
+    sources = " ".join(r["source"] for r in ops)
+    assert "jvp(ScoreNet)" in sources and "transpose(jvp(ScoreNet))" in sources
+    assert any(r["category"] == "gemm/conv (library)" for r in ops)
