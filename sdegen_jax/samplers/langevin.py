@@ -101,19 +101,17 @@ def annealed_langevin(
     check_positive("step_lr", step_lr, "NCSN's default corresponds to step_lr ≈ 0.2.")
     step_one = batched(lambda x, z, t, gamma: _langevin_step(lambda y: score_fn(y, t), x, z, gamma))
 
-    def level(key, x, t):
-        gamma = step_lr * sde.marginal_coeffs(t)[1] ** 2
+    # Levels t_1 … t_L; x_init is taken as a sample at t_0 = T.
+    def step(key, x, t, t_next):
+        a_next, s_next = sde.marginal_coeffs(t_next)
+        x = x * (a_next / sde.marginal_coeffs(t)[0])
+        gamma = step_lr * s_next**2
 
         def inner(x, k):
-            return step_one(x, jax.random.normal(jax.random.fold_in(key, k), x.shape), t, gamma), None
+            return step_one(x, jax.random.normal(jax.random.fold_in(key, k), x.shape), t_next, gamma), None
 
         x, _ = jax.lax.scan(inner, x, jnp.arange(n_langevin_steps))
         return x
-
-    # Levels t_1 … t_L; x_init is taken as a sample at t_0 = T.
-    def step(key, x, t, t_next):
-        x = x * (sde.marginal_coeffs(t_next)[0] / sde.marginal_coeffs(t)[0])
-        return level(key, x, t_next)
 
     x, path = run_scan(step, key, x_init, ts, num_saves)
     return x, path, (ts.shape[0] - 1) * n_langevin_steps
