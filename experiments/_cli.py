@@ -89,3 +89,15 @@ def write_json(path: str, payload: dict) -> None:
     with open(path, "w") as f:
         json.dump(payload, f, indent=2, sort_keys=False)
         f.write("\n")
+
+
+def read_training_log(log_path: str, checkpoint_dir: str) -> list[dict]:
+    """The JSONL metric log of a training run, or [] with a note when the checkpoint in
+    `checkpoint_dir` had already finished training and its log was written elsewhere."""
+    from sdegen_jax.train import read_log
+
+    log = read_log(log_path, missing_ok=True)
+    if not log:
+        print(f"note: no training log at {log_path} (training had already finished in {checkpoint_dir}); "
+              "rerun with --fresh true to retrain and log.", flush=True)
+    return log

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import sdegen_jax as sg
-from experiments._cli import parse_config, run_metadata, write_json
+from experiments._cli import parse_config, read_training_log, run_metadata, write_json
 from sdegen_jax import losses, metrics, train
 from sdegen_jax.data import BatchIterator, load_images
 from sdegen_jax.nets.adapters import score_fn_from
@@ -101,8 +101,6 @@ def main(argv=None):
     ckpt = train.Checkpointer(cfg.checkpoint_dir, max_to_keep=2)
     os.makedirs(cfg.out_dir, exist_ok=True)
     log_path = os.path.join(cfg.out_dir, f"{cfg.tag}_log.jsonl")
-    if ckpt.latest_step() is None and os.path.exists(log_path):
-        os.remove(log_path)
     t0 = time.perf_counter()
     state = train.fit(
         state, step, _ImagesOnly(batches),
@@ -111,10 +109,7 @@ def main(argv=None):
     )
     train_seconds = time.perf_counter() - t0
     ckpt.close()
-    log = train.read_log(log_path, missing_ok=True)
-    if not log:
-        print(f"note: no training log at {log_path} (training had already finished in {cfg.checkpoint_dir}); "
-              "rerun with --fresh true to retrain and log.", flush=True)
+    log = read_training_log(log_path, cfg.checkpoint_dir)
     # Throughput from the whole log (this run and any it resumed); the median ignores the
     # few intervals that hold a compilation.
     rates = [r["img_per_s"] for r in (log[1:] or log)]

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import sdegen_jax as sg
-from experiments._cli import parse_config, run_metadata, write_json
+from experiments._cli import parse_config, read_training_log, run_metadata, write_json
 from sdegen_jax import losses, train
 from sdegen_jax.data import TOY2D, SampledBatches
 from sdegen_jax.nets.adapters import score_fn_from
@@ -97,8 +97,6 @@ def main(argv=None):
     ckpt = train.Checkpointer(cfg.checkpoint_dir, max_to_keep=2)
     os.makedirs(cfg.out_dir, exist_ok=True)
     log_path = os.path.join(cfg.out_dir, "toy_train_log.jsonl")
-    if ckpt.latest_step() is None and os.path.exists(log_path):
-        os.remove(log_path)
     t0 = time.perf_counter()
     state = train.fit(
         state,
@@ -129,10 +127,7 @@ def main(argv=None):
             row["sliced_w1"] = sg.metrics.sliced_wasserstein1_to_mixture(x, target, jax.random.PRNGKey(1))
         rows.append(row)
         np.save(os.path.join(cfg.out_dir, f"toy_train_{method}_samples.npy"), np.asarray(x[:2000]))
-    log = train.read_log(log_path, missing_ok=True)
-    if not log:
-        print(f"note: no training log at {log_path} (training had already finished in {cfg.checkpoint_dir}); "
-              "rerun with --fresh true to retrain and log.", flush=True)
+    log = read_training_log(log_path, cfg.checkpoint_dir)
     payload = {
         **run_metadata(),
         "config": dataclasses.asdict(cfg),

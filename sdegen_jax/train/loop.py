@@ -49,7 +49,8 @@ def fit(
     if start >= num_steps:
         return state
     if log_path:
-        _truncate_log(log_path, start)  # drop entries a killed run logged after its last checkpoint
+        # Drop entries a killed run logged after its last checkpoint (all of them on a fresh start).
+        _truncate_log(log_path, start)
     log = open(log_path, "a") if log_path else None
     last_good = checkpointer.latest_step() if checkpointer else None
     bar = tqdm(total=num_steps, initial=start, desc=description, disable=not progress, dynamic_ncols=True)
