@@ -33,7 +33,7 @@ from pathlib import Path
 
 import jax
 
-from benchmarks.train_throughput import VARIANTS, make_model
+from benchmarks.train_throughput import VARIANTS, compile_fn, make_model
 
 _SKIP = ("$", "Thunk", "Pjit", "Slinky", "PjRt", "CommonPjRt", "ParseArguments", "Handle inputs")
 
@@ -83,19 +83,19 @@ def category(op: str) -> str:
 
 def profile(variant: str, batch: int, steps: int, top: int) -> dict:
     fn, args = make_model(variant, batch)["train"]
-    compiled = jax.jit(fn).lower(*args).compile()
+    call, _, compiled = compile_fn(fn, *args)  # also runs it once
     hlo = compiled.as_text()
-    for _ in range(3):  # warm up
-        jax.block_until_ready(compiled(*args))
+    for _ in range(2):  # warm up
+        jax.block_until_ready(call())
     t0 = time.perf_counter()
     for _ in range(steps):
-        jax.block_until_ready(compiled(*args))
+        jax.block_until_ready(call())
     wall_ms = (time.perf_counter() - t0) / steps * 1e3
     trace_dir = tempfile.mkdtemp(prefix="sdegen_profile_")
     try:
         with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
             for _ in range(steps):
-                jax.block_until_ready(compiled(*args))
+                jax.block_until_ready(call())
         times = op_times(trace_dir, steps)
     finally:
         shutil.rmtree(trace_dir, ignore_errors=True)

@@ -502,6 +502,13 @@ def parse(argv):
 
 
 def main(argv=None) -> dict:
+    try:
+        return _main(argv)
+    finally:
+        BASE_OPTIONS.clear()  # --smoke's options must not leak into later compile_fn users
+
+
+def _main(argv=None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
     t_start = time.perf_counter()
