@@ -25,13 +25,12 @@ def test_dsm_with_exact_score_attains_its_minimum(sde):
     ts = np.linspace(eps, sde.T, 401)
     expected = np.trapezoid([1 - float(sde.marginal_coeffs(t)[1]) ** 2 * _fisher_information(g.marginal(sde, t)) for t in ts], ts)
     expected /= sde.T - eps
-    score = g.score_fn(sde)
-    model = lambda x, t: jax.vmap(score)(x, t)
+    score = g.score_fn(sde)  # per sample, the library's convention
     x0 = g.sample(jax.random.PRNGKey(0), 400_000)
-    got = float(L.denoising_score_matching(jax.random.PRNGKey(1), model, sde, x0, eps=eps))
+    got = float(L.denoising_score_matching(jax.random.PRNGKey(1), sde, score, x0, eps=eps))
     assert abs(got - expected) < 0.01, (got, expected)
     # any other score does worse
-    worse = float(L.denoising_score_matching(jax.random.PRNGKey(1), lambda x, t: 0.5 * model(x, t), sde, x0, eps=eps))
+    worse = float(L.denoising_score_matching(jax.random.PRNGKey(1), sde, lambda x, t: 0.5 * score(x, t), x0, eps=eps))
     assert worse > got + 0.02, (worse, got)
 
 
@@ -44,15 +43,14 @@ def test_three_parametrisations_give_the_same_dsm_loss():
     key = jax.random.PRNGKey(3)
 
     def model_in(param):
-        def fn(x, t):
-            s = jax.vmap(score)(x, t) * 0.8  # deliberately imperfect
-            a, std = jax.vmap(sde.marginal_coeffs)(t)
-            a, std = a[:, None], std[:, None]
+        def fn(x, t):  # one example
+            s = score(x, t) * 0.8  # deliberately imperfect
+            a, std = sde.marginal_coeffs(t)
             return {"score": s, "eps": L.score_to_eps(s, std), "x0": L.score_to_x0(s, x, a, std)}[param]
 
         return fn
 
-    losses = {p: float(L.denoising_score_matching(key, model_in(p), sde, x0, parametrisation=p)) for p in L.PARAMETRISATIONS}
+    losses = {p: float(L.denoising_score_matching(key, sde, model_in(p), x0, parametrisation=p)) for p in L.PARAMETRISATIONS}
     np.testing.assert_allclose(losses["eps"], losses["score"], rtol=1e-4)
     np.testing.assert_allclose(losses["x0"], losses["score"], rtol=1e-3)
 
@@ -64,17 +62,17 @@ def test_eps_loss_equals_sigma2_dsm():
     score = g.score_fn(sde)
     x0 = g.sample(jax.random.PRNGKey(0), 4096)
     key = jax.random.PRNGKey(5)
-    model_score = lambda x, t: jax.vmap(score)(x, t)
-    model_eps = lambda x, t: -jax.vmap(sde.marginal_coeffs)(t)[1][:, None] * model_score(x, t)
+    model_eps = lambda x, t: -sde.marginal_coeffs(t)[1] * score(x, t)
     np.testing.assert_allclose(
-        L.eps_prediction_loss(key, model_eps, sde, x0), L.denoising_score_matching(key, model_score, sde, x0), rtol=1e-5
+        L.eps_prediction_loss(key, sde, model_eps, x0), L.denoising_score_matching(key, sde, score, x0), rtol=1e-5
     )
 
 
 def test_x0_loss_is_zero_for_a_perfect_denoiser_of_a_point_mass():
     sde = sg.sde.VPSDE()
     x0 = jnp.full((64, 3), 0.7)
-    assert float(L.x0_prediction_loss(jax.random.PRNGKey(0), lambda x, t: jnp.full_like(x, 0.7), sde, x0)) == 0.0
+    assert float(L.x0_prediction_loss(jax.random.PRNGKey(0), sde, lambda x, t: jnp.full_like(x, 0.7), x0)) == 0.0
+    assert float(L.x0_prediction_loss(jax.random.PRNGKey(0), sde, lambda x, t: jnp.full_like(x, 0.6), x0)) > 0.02
 
 
 def test_parametrisation_round_trips():
@@ -97,13 +95,13 @@ def _mlp_score(key, d=3, width=32):
     W1 = jax.random.normal(k1, (d, width)) / np.sqrt(d)
     b1 = jax.random.normal(k2, (width,)) * 0.1
     W2 = jax.random.normal(k3, (width, d)) / np.sqrt(width)
-    return lambda x: jnp.tanh(x @ W1 + b1) @ W2 - 0.5 * x
+    return lambda x, t: jnp.tanh(x @ W1 + b1) @ W2 - 0.5 * x  # time-independent
 
 
 def test_exact_and_sliced_score_matching_agree_in_expectation():
     score = _mlp_score(jax.random.PRNGKey(0))
     x = jax.random.normal(jax.random.PRNGKey(1), (2000, 3))
-    esm = float(L.exact_score_matching(score, x))
+    esm = float(L.exact_score_matching(jax.random.PRNGKey(9), score, x))
     for projection in L.score_matching.PROJECTIONS:
         ssm = float(L.sliced_score_matching(jax.random.PRNGKey(2), score, x, num_projections=64, projection=projection))
         assert abs(ssm - esm) < 0.02, (projection, ssm, esm)
@@ -113,9 +111,10 @@ def test_exact_score_matching_measures_fisher_divergence():
     """ESM(s1) − ESM(s2) = ½E‖s1 − ∇log p‖² − ½E‖s2 − ∇log p‖² for x ~ N(0, I)."""
     x = jax.random.normal(jax.random.PRNGKey(1), (20_000, 3))
     s1 = _mlp_score(jax.random.PRNGKey(0))
-    s2 = lambda y: -y  # the true score of N(0, I): its Fisher divergence is 0
-    lhs = float(L.exact_score_matching(s1, x) - L.exact_score_matching(s2, x))
-    rhs = float(0.5 * jnp.mean(jnp.sum((jax.vmap(s1)(x) + x) ** 2, axis=1)))
+    s2 = lambda y, t: -y  # the true score of N(0, I): its Fisher divergence is 0
+    key = jax.random.PRNGKey(2)
+    lhs = float(L.exact_score_matching(key, s1, x) - L.exact_score_matching(key, s2, x))
+    rhs = float(0.5 * jnp.mean(jnp.sum((jax.vmap(s1, (0, None))(x, 0.0) + x) ** 2, axis=1)))
     assert abs(lhs - rhs) < 0.02 * max(1.0, rhs), (lhs, rhs)
 
 
@@ -134,7 +133,27 @@ def test_time_sampling():
 def test_loss_errors():
     sde = sg.sde.VPSDE()
     x0 = jnp.zeros((4, 2))
+    key = jax.random.PRNGKey(0)
     with pytest.raises(ValueError, match="unknown weighting"):
-        L.denoising_score_matching(jax.random.PRNGKey(0), lambda x, t: x, sde, x0, weighting="snr")
-    with pytest.raises(ValueError, match="must match the data batch"):
-        L.denoising_score_matching(jax.random.PRNGKey(0), lambda x, t: x[:, :1], sde, x0)
+        L.denoising_score_matching(key, sde, lambda x, t: x, x0, weighting="snr")
+    with pytest.raises(ValueError, match=r"model output has shape \(1,\) per example; it must match the data's \(2,\)"):
+        L.denoising_score_matching(key, sde, lambda x, t: x[:1], x0)
+    with pytest.raises(ValueError, match="x0 must be a batch"):
+        L.eps_prediction_loss(key, sde, lambda x, t: x, jnp.zeros(()))
+    with pytest.raises(ValueError, match="needs `marginal_coeffs`, which GeometricBrownianMotion does not have"):
+        L.denoising_score_matching(key, sg.sde.GeometricBrownianMotion(), lambda x, t: x, x0)
+    with pytest.raises(ValueError, match="unknown projection"):
+        L.sliced_score_matching(key, lambda x, t: x, x0, projection="sphere")
+    with pytest.raises(ValueError, match="num_projections must be an integer >= 1"):
+        L.sliced_score_matching(key, lambda x, t: x, x0, num_projections=0)
+
+
+def test_sliced_score_matching_uses_the_given_time():
+    """The per-example score_fn(x, t) is evaluated at the loss's t: a score that is exact only
+    at t = 0.5 (N(0, (1 + t)I), score −x/(1 + t)) has the lower loss there."""
+    x = jax.random.normal(jax.random.PRNGKey(1), (20_000, 2)) * np.sqrt(1.5)
+    score = lambda y, t: -y / (1.0 + t)
+    at = {t: float(L.sliced_score_matching(jax.random.PRNGKey(2), score, x, t=t, num_projections=8)) for t in (0.0, 0.5, 1.0)}
+    assert at[0.5] < at[0.0] and at[0.5] < at[1.0], at
+    # closed form at the optimum: E[tr ∇s + ½‖s‖²] = −d/1.5 + ½·d/1.5 = −1/1.5 for d = 2
+    np.testing.assert_allclose(at[0.5], -1.0 / 1.5, atol=0.02)

@@ -1,6 +1,7 @@
 """Every sampler against exact Gaussian-mixture targets, NFE counts, convergence orders."""
 
 import diffrax as dfx
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +11,17 @@ import sdegen_jax as sg
 from sdegen_jax.metrics import expected_w1_noise_floor, sliced_wasserstein1_to_mixture, wasserstein1_to_mixture
 
 VE7 = sg.sde.VESDE(sigma_min=0.001, sigma_max=10.0)  # seed 002 Example 7
-OPTIONS = {"annealed_langevin": dict(n_langevin_steps=5, step_lr=0.5)}
+SAMPLERS = {m: sg.samplers.from_name(m) for m in sg.samplers.METHODS}
+SAMPLERS["annealed_langevin"] = sg.samplers.AnnealedLangevin(steps_per_level=5, step_lr=0.5)
+
+
+def _steps(method, steps):
+    """The ODE chooses its own steps.  Ancestral sampling has a first-order bias in this
+    bimodal target (Tweedie's point estimate of x0 drops the posterior variance): W1 0.070 /
+    0.045 / 0.018 at 200 / 400 / 1000 steps with n = 200k; it gets 3× the steps."""
+    if SAMPLERS[method].adaptive:
+        return None
+    return 3 * steps if method == "ancestral" else steps
 
 
 def _from_exact_pT(sde, mixture, method, n, steps, seed=0):
@@ -18,22 +29,24 @@ def _from_exact_pT(sde, mixture, method, n, steps, seed=0):
     k_init, k_run = jax.random.split(jax.random.PRNGKey(seed))
     x_init = mixture.marginal(sde, sde.T).sample(k_init, n)
     x, info = sg.sample_with_info(
-        k_run, sde, mixture.score_fn(sde), method=method, steps=steps, x_init=x_init, **OPTIONS.get(method, {})
+        k_run, sde, mixture.score_fn(sde), method=SAMPLERS[method], steps=_steps(method, steps), x_init=x_init
     )
     return x, mixture.marginal(sde, sde.default_eps), info
 
 
 # Tolerance: a correct sampler's W1 is sampling noise (of x_init and of the output, each
 # bounded in expectation by the noise floor) plus its discretisation error, which at
-# these step counts is below 0.02 (measured: 0.01–0.04 total at n = 50k, 500 steps;
-# 0.049 is the n = 20k noise floor, so the bound is ≈ 0.12).
+# these step counts is below 0.02 (measured: 0.01–0.04 total at n = 50k, 500 steps).
+# One draw of W1 scatters widely, mostly through the binomial mode weights: over 12 seeds
+# of reverse-diffusion / ancestral at n = 20k, 200 steps, W1 ranged 0.037–0.136 (mean
+# 0.07), up to 2.8× the n = 20k noise floor of 0.049; hence 3 floors (bound ≈ 0.17).
 # Errors in the mathematics are far larger: starting from the wrong prior alone costs
 # 0.39, a missing factor 2 in g² more than 1.
 def _bound(target, n, discretisation=0.02):
-    return 2 * expected_w1_noise_floor(target, n) + discretisation
+    return 3 * expected_w1_noise_floor(target, n) + discretisation
 
 
-@pytest.mark.parametrize("method", sg.METHODS)
+@pytest.mark.parametrize("method", sg.samplers.METHODS)
 def test_every_method_reproduces_example7_from_exact_pT(method):
     n = 20_000
     x, target, info = _from_exact_pT(VE7, sg.toy.seed002_mixture(), method, n, steps=200 if method != "annealed_langevin" else 100)
@@ -67,7 +80,7 @@ def _sliced_bound(mixture, n, key, num_projections=32, discretisation=0.03):
     return 2 * floor + discretisation
 
 
-@pytest.mark.parametrize("method", sg.METHODS)
+@pytest.mark.parametrize("method", sg.samplers.METHODS)
 def test_every_method_reproduces_a_2d_ring(method):
     n = 10_000
     ring = sg.toy.ring_mixture(8, radius=4.0, std=0.5)
@@ -97,12 +110,13 @@ def _counting(score_fn, counter):
     return fn
 
 
-@pytest.mark.parametrize("method", sg.METHODS)
+@pytest.mark.parametrize("method", sg.samplers.METHODS)
 def test_reported_nfe_equals_counted_score_calls(method):
     counter = [0]
     g = sg.toy.seed002_mixture()
     _, info = sg.sample_with_info(
-        jax.random.PRNGKey(0), VE7, _counting(g.score_fn(VE7), counter), (1,), 1, method=method, steps=16
+        jax.random.PRNGKey(0), VE7, _counting(g.score_fn(VE7), counter), (1,), 1, method=SAMPLERS[method],
+        steps=_steps(method, 16),
     )
     jax.effects_barrier()
     assert counter[0] == int(info.nfe), (method, counter[0], int(info.nfe))
@@ -110,12 +124,13 @@ def test_reported_nfe_equals_counted_score_calls(method):
 
 def test_ode_is_adaptive():
     g = sg.toy.seed002_mixture()
-    coarse = sg.sample_with_info(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), (1,), 64, method="ode", rtol=1e-3, atol=1e-3)[1]
-    fine = sg.sample_with_info(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), (1,), 64, method="ode", rtol=1e-6, atol=1e-6)[1]
+    ode = sg.samplers.ProbabilityFlowODE
+    coarse = sg.sample_with_info(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), (1,), 64, method=ode(rtol=1e-3, atol=1e-3))[1]
+    fine = sg.sample_with_info(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), (1,), 64, method=ode(rtol=1e-6, atol=1e-6))[1]
     assert int(fine.num_steps) > int(coarse.num_steps) > 0
 
 
-@pytest.mark.parametrize("solver, order", [("euler_maruyama", 0.5), ("milstein", 1.0)])
+@pytest.mark.parametrize("solver, order", [(dfx.Euler(), 0.5), (dfx.ItoMilstein(), 1.0)], ids=["euler", "milstein"])
 def test_strong_order_on_geometric_brownian_motion(solver, order):
     """E|X_N − X(1)| ∝ dt^order against the exact GBM solution (seed 002 eq. 5.3.7)."""
     gbm = sg.sde.GeometricBrownianMotion(mu=0.5, sigma=0.8)
@@ -149,7 +164,7 @@ def test_langevin_reaches_the_target_from_both_starts():
     # ±5 takes tens of time units, so the seed's γ = 0.01 × 5000 has not mixed yet.
     # ULA's bias at γ = 0.1 inflates each σ = 2 mode by ≈ 0.6 %, well inside the bound.
     for name, x0 in starts.items():
-        x = sg.langevin(k3, g.score, x0, step_size=0.1, steps=3000)
+        x = sg.langevin(k3, g.score_fn(), x0, step_size=0.1, steps=3000)
         w1 = wasserstein1_to_mixture(x, g)
         assert w1 < _bound(g, n), (name, w1)
         assert abs(float((x < 0).mean()) - 0.3) < 0.03, name
@@ -158,7 +173,7 @@ def test_langevin_reaches_the_target_from_both_starts():
 def test_langevin_path():
     g = sg.toy.seed002_mixture()
     x0 = jnp.zeros((5, 1))
-    x, path = sg.langevin(jax.random.PRNGKey(0), g.score, x0, step_size=0.1, steps=20, return_path=True, num_saves=4)
+    x, path = sg.langevin(jax.random.PRNGKey(0), g.score_fn(), x0, step_size=0.1, steps=20, return_path=True, num_saves=4)
     assert path.shape == (5, 5, 1)
     np.testing.assert_array_equal(path[:, 0], x0)
     np.testing.assert_array_equal(path[:, -1], x)
@@ -169,10 +184,12 @@ def test_saved_path(method):
     g = sg.toy.seed002_mixture()
     x_init = g.marginal(VE7, 1.0).sample(jax.random.PRNGKey(1), 8)
     x, info = sg.sample_with_info(
-        jax.random.PRNGKey(0), VE7, g.score_fn(VE7), x_init=x_init, method=method, steps=20, num_saves=5
+        jax.random.PRNGKey(0), VE7, g.score_fn(VE7), x_init=x_init, method=SAMPLERS[method], steps=_steps(method, 20),
+        num_saves=5,
     )
     assert info.path.shape == (8, 6, 1)
-    np.testing.assert_allclose(info.ts, np.linspace(1.0, 1e-5, 21)[::4], rtol=1e-5)
+    grid = np.linspace(1.0, 1e-5, 6) if method == "ode" else np.linspace(1.0, 1e-5, 21)[::4]
+    np.testing.assert_allclose(info.ts, grid, rtol=1e-5)
     np.testing.assert_allclose(info.path[:, 0], x_init)
     np.testing.assert_allclose(info.path[:, -1], x, rtol=1e-5, atol=1e-6)
 
@@ -210,7 +227,7 @@ def test_image_shaped_samples():
     score = lambda x, t: flat_score(x.reshape(-1), t).reshape(x.shape)
     x_init = point.marginal(VE7, VE7.T).sample(jax.random.PRNGKey(1), 4).reshape(4, 1, 28, 28)
     for method in ("euler_maruyama", "srk", "pc"):
-        x = sg.sample(jax.random.PRNGKey(0), VE7, score, x_init=x_init, method=method, steps=100)
+        x = sg.sample(jax.random.PRNGKey(0), VE7, score, x_init=x_init, method=method, steps=100, chunk_size=3)
         assert x.shape == (4, 1, 28, 28)
         # the target is N(0, 0.5²) per pixel: 3136 values give the std to ≈ 1.3 %
         assert abs(float(x.std()) - 0.5) < 0.05, (method, float(x.std()))
@@ -219,34 +236,51 @@ def test_image_shaped_samples():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(method="rk4"), "unknown sampling method 'rk4'"),
+        (dict(method="rk4"), "unknown sampler 'rk4'"),
+        (dict(method=3), "method must be a sampler object"),
         (dict(steps=0), "steps must be an integer >= 1"),
         (dict(eps=2.0), "eps must be < T"),
         (dict(eps=0.0), "eps must be > 0"),
-        (dict(snr=0.1), "does not take option"),
-        (dict(method="pc", snr=-1.0), "snr must be > 0"),
-        (dict(method="pc", predictor="rk4"), "unknown predictor"),
+        (dict(snr=0.1), "unexpected keyword argument 'snr'"),
+        (dict(method="ode", steps=10), "chooses its own steps; drop `steps`"),
         (dict(num_saves=3, steps=10), "must divide steps=10"),
+        (dict(chunk_size=0), "chunk_size must be an integer >= 1"),
         (dict(x_init=jnp.zeros((4, 2))), r"x_init has shape \(4, 2\), expected"),
         (dict(shape=None), "give `shape` and `n`"),
-        (dict(method="annealed_langevin", step_lr=0.0), "step_lr must be > 0"),
-        (dict(method="ode", rtol=-1.0), "rtol must be > 0"),
     ],
 )
 def test_invalid_sampler_arguments_raise(kwargs, match):
     g = sg.toy.seed002_mixture()
     args = dict(shape=(1,), n=4, steps=10)
     args.update(kwargs)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         sg.sample(jax.random.PRNGKey(0), VE7, g.score_fn(VE7), **args)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: sg.samplers.PredictorCorrector(snr=-1.0), "snr must be > 0"),
+        (lambda: sg.samplers.PredictorCorrector(corrector_steps=-1), "corrector_steps must be an integer >= 0"),
+        (lambda: sg.samplers.PredictorCorrector(predictor=None, corrector_steps=0), "would not move the samples"),
+        (lambda: sg.samplers.AnnealedLangevin(step_lr=0.0), "step_lr must be > 0"),
+        (lambda: sg.samplers.AnnealedLangevin(steps_per_level=0), "steps_per_level must be an integer >= 1"),
+        (lambda: sg.samplers.ProbabilityFlowODE(rtol=-1.0), "rtol must be > 0"),
+        (lambda: sg.samplers.ProbabilityFlowODE(solver=dfx.Euler()), "cannot count the score evaluations of Euler"),
+        (lambda: sg.samplers.from_name("pc", predictor_name="x"), "sampler 'pc' does not take"),
+    ],
+)
+def test_sampler_constructors_validate(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
 
 
 def test_langevin_invalid_arguments_raise():
     g = sg.toy.seed002_mixture()
     with pytest.raises(ValueError, match="step_size must be > 0"):
-        sg.langevin(jax.random.PRNGKey(0), g.score, jnp.zeros((2, 1)), step_size=-0.1)
+        sg.langevin(jax.random.PRNGKey(0), g.score_fn(), jnp.zeros((2, 1)), step_size=-0.1)
     with pytest.raises(ValueError, match="needs num_saves"):
-        sg.langevin(jax.random.PRNGKey(0), g.score, jnp.zeros((2, 1)), return_path=True)
+        sg.langevin(jax.random.PRNGKey(0), g.score_fn(), jnp.zeros((2, 1)), return_path=True)
 
 
 def test_denoise_returns_the_tweedie_mean_of_p_eps():
@@ -260,7 +294,7 @@ def test_denoise_returns_the_tweedie_mean_of_p_eps():
     n = 100_000
     k_init, k_run = jax.random.split(jax.random.PRNGKey(3))
     x_T = gauss.marginal(sde, sde.T).sample(k_init, n)
-    kw = dict(method="ode", x_init=x_T, eps=eps, rtol=1e-6, atol=1e-6)
+    kw = dict(method=sg.samplers.ProbabilityFlowODE(rtol=1e-6, atol=1e-6), x_init=x_T, eps=eps)
     x, info = sg.sample_with_info(k_run, sde, gauss.score_fn(sde), **kw)
     xd, info_d = sg.sample_with_info(k_run, sde, gauss.score_fn(sde), denoise=True, **kw)
     assert int(info_d.nfe) == int(info.nfe) + 1
@@ -272,19 +306,100 @@ def test_denoise_returns_the_tweedie_mean_of_p_eps():
         sg.sample(k_run, sde, gauss.score_fn(sde), denoise="yes", **kw)
 
 
+class _Recording(eqx.Module):
+    """Runs `inner` and returns, as the saved path, the state it ended in and the grid it got."""
+
+    inner: eqx.Module
+
+    def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
+        x, info = self.inner(key, sde, score_fn, x_init, ts, chunk_size=chunk_size)
+        return x, sg.samplers.SampleInfo(info.nfe, info.num_steps, ts, x)
+
+
 @pytest.mark.parametrize("method", ["euler_maruyama", "pc"])
 def test_denoise_replaces_the_last_step_by_tweedie(method):
+    """denoise=True runs the sampler on the grid without its last step, then applies Tweedie's
+    mean at the grid's last time to exactly what the sampler returned (one more NFE)."""
     g = sg.toy.seed002_mixture()
     score = g.score_fn(VE7)
     x_T = g.marginal(VE7, VE7.T).sample(jax.random.PRNGKey(0), 512)
     key, steps = jax.random.PRNGKey(1), 50
+    rec = _Recording(sg.samplers.from_name(method))
+    xd, info = sg.sample_with_info(key, VE7, score, x_init=x_T, method=rec, steps=steps, denoise=True)
+    grid = np.linspace(VE7.T, VE7.default_eps, steps + 1)[:-1]  # the grid without its last step
+    np.testing.assert_allclose(info.ts, grid, rtol=1e-5)  # a float32 grid
+    t_last = info.ts[-1]
+    np.testing.assert_allclose(xd, jax.vmap(lambda xi: sg.sde.tweedie_denoise(VE7, score, xi, t_last))(info.path), rtol=1e-6)
+    assert int(info.nfe) == (steps - 1) * SAMPLERS[method].nfe_per_step + 1
     xd, info = sg.sample_with_info(key, VE7, score, x_init=x_T, method=method, steps=steps, denoise=True, num_saves=7)
-    t_last = float(jnp.linspace(VE7.T, VE7.default_eps, steps + 1)[-2])
-    x, ref = sg.sample_with_info(key, VE7, score, x_init=x_T, method=method, steps=steps - 1, eps=t_last)
-    np.testing.assert_allclose(xd, jax.vmap(lambda xi: sg.sde.tweedie_denoise(VE7, score, xi, t_last))(x), rtol=1e-4, atol=1e-4)
-    assert int(info.nfe) == int(ref.nfe) + 1
-    assert info.path.shape[1] == 8 and float(info.ts[-1]) == pytest.approx(t_last)
+    assert info.path.shape[1] == 8 and float(info.ts[-1]) == pytest.approx(float(t_last))
     with pytest.raises(ValueError, match="must divide steps - 1 = 49"):
         sg.sample(key, VE7, score, x_init=x_T, method=method, steps=steps, denoise=True, num_saves=10)
     with pytest.raises(ValueError, match="needs steps >= 2"):
         sg.sample(key, VE7, score, x_init=x_T, method=method, steps=1, denoise=True)
+
+
+# ----------------------------------------------------------------------------- open protocol
+
+
+class OutsideSampler:
+    """A sampler written outside the package, subclassing nothing: deterministic Euler on the
+    probability-flow ODE, dx = [f − ½ g² s] dt, with the protocol's signature."""
+
+    def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
+        def step(x, t_pair):
+            t, t_next = t_pair
+            drift = lambda xi: sde.drift(xi, t) - 0.5 * sde.diffusion(xi, t) ** 2 * score_fn(xi, t)
+            return x + jax.vmap(drift)(x) * (t_next - t), None
+
+        x, _ = jax.lax.scan(step, x_init, (ts[:-1], ts[1:]))
+        steps = ts.shape[0] - 1
+        return x, sg.samplers.SampleInfo(nfe=jnp.asarray(steps), num_steps=jnp.asarray(steps))
+
+
+class FlowEuler(sg.samplers.StepSampler):
+    """The same method as a StepSampler: only the one-sample update."""
+
+    def update(self, sde, score_fn, x, z, t, t_next):
+        return x + (sde.drift(x, t) - 0.5 * sde.diffusion(x, t) ** 2 * score_fn(x, t)) * (t_next - t)
+
+
+def test_samplers_written_outside_the_package_run_through_sample():
+    g = sg.toy.seed002_mixture()
+    n = 20_000
+    x_T = g.marginal(VE7, VE7.T).sample(jax.random.PRNGKey(0), n)
+    target = g.marginal(VE7, VE7.default_eps)
+    a, info_a = sg.sample_with_info(jax.random.PRNGKey(1), VE7, g.score_fn(VE7), x_init=x_T, method=OutsideSampler(), steps=400)
+    b, info_b = sg.sample_with_info(jax.random.PRNGKey(1), VE7, g.score_fn(VE7), x_init=x_T, method=FlowEuler(), steps=400)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert int(info_a.nfe) == int(info_b.nfe) == 400
+    assert wasserstein1_to_mixture(a, target) < _bound(target, n)
+
+
+@pytest.mark.parametrize("method", ["euler_maruyama", "euler_maruyama_scan", "pc", "annealed_langevin", "ode", "milstein"])
+def test_chunked_score_evaluation_gives_the_same_samples(method):
+    g = sg.toy.seed002_mixture()
+    x_T = g.marginal(VE7, VE7.T).sample(jax.random.PRNGKey(0), 10)
+    kw = dict(x_init=x_T, method=SAMPLERS[method], steps=_steps(method, 20))
+    whole = sg.sample(jax.random.PRNGKey(1), VE7, g.score_fn(VE7), **kw)
+    chunked = sg.sample(jax.random.PRNGKey(1), VE7, g.score_fn(VE7), chunk_size=3, **kw)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_pc_default_snr_follows_the_sde():
+    assert sg.sde.VESDE().default_snr == 0.16 and sg.sde.TutorialVESDE().default_snr == 0.16
+    assert sg.sde.VPSDE().default_snr == sg.sde.SubVPSDE().default_snr == sg.sde.OUSDE().default_snr == 0.01
+    pc = sg.samplers.PredictorCorrector()
+    assert pc.resolved_snr(VE7) == 0.16 and pc.resolved_snr(sg.sde.VPSDE()) == 0.01
+    gbm = sg.sde.GeometricBrownianMotion()
+    with pytest.raises(ValueError, match="has no default corrector snr; pass PredictorCorrector"):
+        sg.sample(jax.random.PRNGKey(0), gbm, lambda x, t: -x, (1,), 4, method=pc, steps=4)
+
+
+@pytest.mark.parametrize("method", ["ancestral", "annealed_langevin"])
+def test_samplers_that_need_a_kernel_say_so(method):
+    gbm = sg.sde.GeometricBrownianMotion()
+    with pytest.raises(ValueError, match="needs `marginal_coeffs`, which GeometricBrownianMotion does not have"):
+        sg.sample(jax.random.PRNGKey(0), gbm, lambda x, t: -x, (1,), 4, method=method, steps=4)
+    with pytest.raises(ValueError, match=r"denoise=True .* needs `marginal_coeffs`"):
+        sg.sample(jax.random.PRNGKey(0), gbm, lambda x, t: -x, (1,), 4, steps=4, denoise=True)

@@ -93,3 +93,26 @@ def test_one_sample_unrolled_score_equals_vectorised(mixture):
     g = mixture()
     xs = jax.random.normal(jax.random.PRNGKey(3), (64, g.dim)) * 5
     np.testing.assert_allclose(jax.vmap(g.score)(xs), g.score(xs), rtol=1e-4, atol=1e-5)
+
+
+def test_toy2d_shapes_and_statistics():
+    key = jax.random.PRNGKey(0)
+    n = 20_000
+    for f in (sg.toy.two_moons, sg.toy.checkerboard, sg.toy.swiss_roll):
+        x = np.asarray(f(key, n))
+        assert x.shape == (n, 2) and np.all(np.isfinite(x))
+        assert np.array_equal(x, np.asarray(f(key, n)))
+    moons = np.asarray(sg.toy.two_moons(key, n))
+    np.testing.assert_allclose(moons.mean(0), [0.5, 0.25], atol=0.03)
+    board = np.asarray(sg.toy.checkerboard(key, n))
+    assert np.all(np.abs(board) <= 4.0)
+    np.testing.assert_allclose(board.mean(0), [0.0, 0.0], atol=0.1)
+    cells = np.floor(board / 2).astype(int)
+    parity = (cells[:, 0] + cells[:, 1]) % 2
+    assert np.all(parity == parity[0])  # only one colour of the board is occupied
+    assert len({tuple(c) for c in cells}) == 8
+    roll = np.asarray(sg.toy.swiss_roll(key, n, noise=0.0))
+    r = np.linalg.norm(roll, axis=1)
+    assert r.min() >= 0.2 * 1.5 * np.pi - 1e-4 and r.max() <= 0.2 * 4.5 * np.pi + 1e-4
+    # Radius is uniform on [0.3π, 0.9π] when t is uniform.
+    np.testing.assert_allclose(r.mean(), 0.2 * 3 * np.pi, rtol=0.02)

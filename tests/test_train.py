@@ -25,7 +25,7 @@ RING = sg.toy.ring_mixture(4, radius=2.0, std=0.3)
 
 
 def _loss(p, key, batch):
-    return losses.denoising_score_matching(key, lambda x, t: _model(p, x, t), SDE, batch)
+    return losses.denoising_score_matching(key, SDE, lambda x, t: _model(p, x[None], t[None])[0], batch)
 
 
 def _setup(lr=1e-2):
@@ -97,14 +97,37 @@ def test_ema_update_closed_form():
     assert float(ema["a"]) == 0.125
 
 
-def test_optimizer_clips_and_warms_up():
-    opt = train.make_optimizer(1.0, warmup_steps=10, grad_clip=1.0)
+def test_optimizer_warms_up_linearly():
+    opt = train.make_optimizer(1.0, warmup_steps=10, grad_clip=None)
     params = {"x": jnp.zeros(4)}
     st = opt.init(params)
-    upd, st = opt.update({"x": jnp.full(4, 100.0)}, st, params)
-    assert float(jnp.abs(upd["x"]).max()) == 0.0  # lr 0 at step 0 of the warm-up
-    upd, st = opt.update({"x": jnp.full(4, 100.0)}, st, params)
-    np.testing.assert_allclose(np.abs(np.asarray(upd["x"])), 0.1, rtol=1e-3)  # Adam's unit step × lr 1/10
+    g = {"x": jnp.full(4, 3.0)}  # a constant gradient: every Adam step is lr · sign(g)
+    for k in range(4):
+        upd, st = opt.update(g, st, params)
+        np.testing.assert_allclose(np.asarray(upd["x"]), -k / 10, rtol=1e-3, atol=1e-7)
+
+
+def test_gradient_clipping_changes_adams_update():
+    """Adam's step is about lr · sign(g) at any constant gradient scale, so clipping shows only
+    when the gradient norm changes: a huge first gradient (norm 2000) then a unit one.  Clipped
+    to norm 1, both gradients are 0.5 per coordinate and the second step is exactly −lr; without
+    clipping the huge first gradient dominates Adam's moments and the second step differs."""
+    params = {"x": jnp.zeros(4)}
+    grads = [{"x": jnp.full(4, 1000.0)}, {"x": jnp.full(4, 0.5)}]
+
+    def second_update(grad_clip):
+        opt = train.make_optimizer(1.0, grad_clip=grad_clip)
+        st = opt.init(params)
+        for g in grads:
+            upd, st = opt.update(g, st, params)
+        return np.asarray(upd["x"])
+
+    np.testing.assert_allclose(second_update(1.0), -1.0, rtol=1e-4)
+    b1, b2, g1, g2 = 0.9, 0.999, 1000.0, 0.5  # Adam by hand, unclipped, bias-corrected
+    m = ((1 - b1) * b1 * g1 + (1 - b1) * g2) / (1 - b1**2)
+    v = ((1 - b2) * b2 * g1**2 + (1 - b2) * g2**2) / (1 - b2**2)
+    np.testing.assert_allclose(second_update(None), -m / (np.sqrt(v) + 1e-8), rtol=1e-4)
+    assert abs(second_update(None)[0] + 1.0) > 0.2
 
 
 @pytest.mark.parametrize(

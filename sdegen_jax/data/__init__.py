@@ -1,5 +1,6 @@
-"""Data layer: MNIST through TFDS (with an offline embedded default), pixel transforms, a
-deterministic resumable batch iterator, and toy 2-D samplers. No Flax; TFDS is imported lazily.
+"""Data layer: MNIST through TFDS (with an offline embedded default), pixel transforms, and
+deterministic resumable batch iterators (toy distributions live in `sdegen_jax.toy`). No Flax;
+TFDS is imported lazily.
 
     from sdegen_jax.data import load_images, BatchIterator
     x, y = load_images("mnist_embedded", "train", scale="symmetric", resize=32)
@@ -12,7 +13,6 @@ from .iterator import BatchIterator, IteratorState, permutation
 from .sampled import SampledBatches
 from .paths import ENV_VAR, resolve_data_dir
 from .sources import DATASETS, SPLITS
-from .toy2d import TOY2D, checkerboard, swiss_roll, two_moons
 from .transforms import SCALES, dequantize, pad_to, scale_pixels, to_pixels
 
 __all__ = [
@@ -30,8 +30,4 @@ __all__ = [
     "scale_pixels",
     "to_pixels",
     "dequantize",
-    "two_moons",
-    "checkerboard",
-    "swiss_roll",
-    "TOY2D",
 ]

@@ -10,8 +10,10 @@ The ε-prediction loss (DDPM simple loss) is E‖ε_θ(x_t, t) − ε‖², and 
 (seed 004's m0) is E‖m_θ(x_t, t) − x0‖².  All losses sum over the dimensions of one
 example and average over the batch.
 
-`model_fn(x_batch, t_batch)` is any batched function (a Flax apply with its params
-bound, a plain JAX function); no Flax is imported here.
+Calling convention (the library's): `loss(key, sde, model_fn, x0_batch, *, options)` with
+`model_fn(x, t)` a function of ONE example and a scalar time (a score, ε or x0 prediction),
+vmapped here over the batch; e.g. `sg.nets.score_fn_from(model)` or any JAX function.  The
+SDE must have a closed-form Gaussian kernel (`marginal_coeffs`).  No Flax is imported here.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from .._checks import check_choice
+from .._checks import check_choice, require_kernel
 from .parametrisations import PARAMETRISATIONS, to_score
 from .time_sampling import sample_times
 
@@ -48,8 +50,8 @@ def _per_example_sum(v):
 
 def denoising_score_matching(
     key,
-    model_fn: ModelFn,
     sde,
+    model_fn: ModelFn,
     x0,
     *,
     weighting: str = "sigma2",
@@ -66,8 +68,8 @@ def denoising_score_matching(
     """
     check_choice("weighting", weighting, WEIGHTINGS)
     check_choice("parametrisation", parametrisation, PARAMETRISATIONS)
-    t, x_t, noise, a, s = _noisy_batch(key, sde, x0, eps, time_sampling)
-    score = to_score(_checked(model_fn(x_t, t), x0), parametrisation, x_t, a, s)
+    t, x_t, noise, a, s = _noisy_batch(key, sde, x0, eps, time_sampling, "denoising score matching")
+    score = to_score(_apply(model_fn, x_t, t, x0), parametrisation, x_t, a, s)
     # λ ‖score + ε/s‖² written with s factored out for numerical stability at small s.
     residual = s * score + noise  # = s (score − ∇ log p(x_t|x0))
     if weighting == "sigma2":
@@ -78,27 +80,35 @@ def denoising_score_matching(
     return jnp.mean(per_example)
 
 
-def eps_prediction_loss(key, model_fn: ModelFn, sde, x0, *, eps=None, time_sampling="uniform"):
+def eps_prediction_loss(key, sde, model_fn: ModelFn, x0, *, eps=None, time_sampling="uniform"):
     """DDPM's simple loss E‖ε_θ(x_t, t) − ε‖² (seed 002 eq. 4.2.46)."""
-    t, x_t, noise, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling)
-    return jnp.mean(_per_example_sum((_checked(model_fn(x_t, t), x0) - noise) ** 2))
+    t, x_t, noise, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling, "the ε-prediction loss")
+    return jnp.mean(_per_example_sum((_apply(model_fn, x_t, t, x0) - noise) ** 2))
 
 
-def x0_prediction_loss(key, model_fn: ModelFn, sde, x0, *, eps=None, time_sampling="uniform"):
+def x0_prediction_loss(key, sde, model_fn: ModelFn, x0, *, eps=None, time_sampling="uniform"):
     """Denoiser regression E‖m_θ(x_t, t) − x0‖² (seed 004, the m0(t, x) parametrisation)."""
-    t, x_t, _, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling)
-    return jnp.mean(_per_example_sum((_checked(model_fn(x_t, t), x0) - x0) ** 2))
+    t, x_t, _, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling, "the x0-prediction loss")
+    return jnp.mean(_per_example_sum((_apply(model_fn, x_t, t, x0) - x0) ** 2))
 
 
-def _noisy_batch(key, sde, x0, eps, time_sampling):
+def _noisy_batch(key, sde, x0, eps, time_sampling, purpose):
     """Times t ~ [eps, T] and x_t ~ p(x_t | x0) for a batch: (t, x_t, ε, a, s)."""
+    require_kernel(sde, purpose)
+    if jnp.ndim(x0) < 1:
+        raise ValueError(f"x0 must be a batch (n, *shape), got shape {jnp.shape(x0)}.")
     eps = sde.default_eps if eps is None else eps
     k_t, k_z = jax.random.split(key)
     t = sample_times(k_t, x0.shape[0], sde.T, eps, time_sampling)
     return (t, *perturb(k_z, sde, x0, t))
 
 
-def _checked(out, x0):
+def _apply(model_fn, x_t, t, x0):
+    """The per-example model_fn(x, t) over the batch, its output checked against x0's shape."""
+    out = jax.vmap(model_fn)(x_t, t)
     if out.shape != x0.shape:
-        raise ValueError(f"model output has shape {out.shape}; it must match the data batch {x0.shape}.")
+        raise ValueError(
+            f"model output has shape {out.shape[1:]} per example; it must match the data's {x0.shape[1:]} "
+            "(model_fn takes ONE example x and a scalar t)."
+        )
     return out

@@ -6,7 +6,10 @@ Sliced (Song et al. 2019; seed 002 eq. 4.1.18), with Hutchinson's estimator of t
   J(θ) = E_x E_v [ vᵀ ∇_x s_θ(x) v + ½ ‖s_θ(x)‖² ],  E[v vᵀ] = I,
 with v Rademacher or Gaussian.  Both equal ½ E‖s_θ − ∇ log p‖² up to a constant.
 
-`score_fn(x)` acts on ONE example; the losses average over the batch.
+Calling convention (the library's): `loss(key, score_fn, x_batch, *, t=0.0, ...)` with the
+per-example `score_fn(x, t)` evaluated at the fixed time t (a time-independent model ignores
+it); the losses average over the batch.  The exact loss takes the key too, unused, so the two
+are interchangeable.
 """
 
 from __future__ import annotations
@@ -20,13 +23,22 @@ from .._checks import check_choice, check_int_at_least
 
 PROJECTIONS = ("rademacher", "gaussian")
 
+ScoreFn = Callable[[jax.Array, jax.Array], jax.Array]
 
-def exact_score_matching(score_fn: Callable[[jax.Array], jax.Array], x) -> jax.Array:
+
+def _check_batch(x):
+    if jnp.ndim(x) < 1:
+        raise ValueError(f"x must be a batch (n, *shape), got shape {jnp.shape(x)}.")
+
+
+def exact_score_matching(key, score_fn: ScoreFn, x, *, t=0.0) -> jax.Array:
     """Mean over the batch of tr ∇s(x) + ½‖s(x)‖², the trace by a full Jacobian (small d)."""
+    del key
+    _check_batch(x)
 
     def one(xi):
         flat = xi.reshape(-1)
-        f = lambda y: score_fn(y.reshape(xi.shape)).reshape(-1)
+        f = lambda y: score_fn(y.reshape(xi.shape), t).reshape(-1)
         s = f(flat)
         return jnp.trace(jax.jacfwd(f)(flat)) + 0.5 * jnp.sum(s**2)
 
@@ -34,11 +46,12 @@ def exact_score_matching(score_fn: Callable[[jax.Array], jax.Array], x) -> jax.A
 
 
 def sliced_score_matching(
-    key, score_fn: Callable[[jax.Array], jax.Array], x, *, num_projections: int = 1, projection: str = "rademacher"
+    key, score_fn: ScoreFn, x, *, t=0.0, num_projections: int = 1, projection: str = "rademacher"
 ) -> jax.Array:
     """Mean over the batch and projections of vᵀ∇s(x)v + ½‖s(x)‖² (one JVP per projection)."""
     check_choice("projection", projection, PROJECTIONS)
     check_int_at_least("num_projections", num_projections, 1)
+    _check_batch(x)
     keys = jax.random.split(key, x.shape[0])
 
     def one(k, xi):
@@ -48,7 +61,7 @@ def sliced_score_matching(
             v = jax.random.normal(k, (num_projections,) + xi.shape, xi.dtype)
 
         def quad(vi):
-            s, jv = jax.jvp(score_fn, (xi,), (vi,))
+            s, jv = jax.jvp(lambda y: score_fn(y, t), (xi,), (vi,))
             return jnp.sum(vi * jv), s
 
         quads, s = jax.vmap(quad)(v)

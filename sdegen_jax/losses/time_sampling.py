@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import check_choice
-from ..sde.base import check_time_horizon
+from .._checks import check_time_horizon
 
 TIME_SAMPLINGS = ("uniform", "log_uniform")
 

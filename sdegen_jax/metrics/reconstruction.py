@@ -19,9 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_positive
-from ..sde.base import check_time_horizon
-from ..samplers.ode import integrate_flow
+from .._checks import check_time_horizon
+from ..samplers.ode import ProbabilityFlowODE
 
 PIXEL_SCALES = ("unit", "symmetric")
 
@@ -55,20 +54,21 @@ class ODEReconstruction(NamedTuple):
 
 
 @eqx.filter_jit
-def _encode(sde, score_fn, x0, eps, rtol, atol, max_steps):
-    ys, nfe, _ = integrate_flow(sde, score_fn, x0, eps, sde.T, rtol=rtol, atol=atol, max_steps=max_steps)
-    return ys[-1], nfe
+def _encode(ode, sde, score_fn, x0, eps, chunk_size):
+    ys, info = ode.integrate(sde, score_fn, x0, eps, sde.T, chunk_size=chunk_size)
+    return ys[-1], info.nfe
 
 
-def ode_encode(sde, score_fn: Callable, x0, eps: float | None = None, rtol: float = 1e-5, atol: float = 1e-5, max_steps: int = 4096):
-    """x_T from x0 (n, *shape) at time eps by the probability-flow ODE run forward to T (Tsit5,
-    PID step control, the batch as one ODE state). Returns (x_T, nfe per sample)."""
+def ode_encode(sde, score_fn: Callable, x0, eps: float | None = None, *, ode=None, chunk_size: int | None = None):
+    """x_T from x0 (n, *shape) at time eps by the probability-flow ODE run forward to T, with
+    `ode` (a `sg.samplers.ProbabilityFlowODE`, default Tsit5 at rtol = atol = 1e-5; the batch is
+    one ODE state).  Returns (x_T, nfe per sample)."""
+    ode = ProbabilityFlowODE() if ode is None else ode
     eps = sde.default_eps if eps is None else eps
     check_time_horizon(sde.T, eps)
-    check_positive("rtol", rtol)
-    check_positive("atol", atol)
     x0 = jnp.asarray(x0)
-    return _encode(sde, score_fn, x0, float(eps), float(rtol), float(atol), int(max_steps))
+    x_T, nfe = _encode(ode, sde, score_fn, x0, float(eps), chunk_size)
+    return x_T, int(nfe)
 
 
 def ode_reconstruction(
@@ -78,23 +78,22 @@ def ode_reconstruction(
     x0,
     eps: float | None = None,
     *,
-    rtol: float = 1e-5,
-    atol: float = 1e-5,
-    max_steps: int = 4096,
+    ode=None,
     scale: str = "unit",
+    chunk_size: int | None = None,
 ) -> ODEReconstruction:
     """Encode x0 (n, *shape) by the flow ODE from eps to T, decode back from T to eps.
 
-    The decode is `sdegen_jax.sample_with_info(..., method="ode")` started at the encoding, so
-    it is exactly the sampler used for generation. `key` is passed to the sampler (the ODE is
+    The decode is `sdegen_jax.sample_with_info(..., method=ode)` started at the encoding, so it
+    is exactly the sampler used for generation; `ode` is a `ProbabilityFlowODE` (default Tsit5,
+    rtol = atol = 1e-5) used both ways.  `key` is passed to the sampler (the ODE is
     deterministic). `scale` is the pixel scale of x0 for the error ("unit" or "symmetric").
     """
     from ..samplers.api import sample_with_info
 
+    ode = ProbabilityFlowODE() if ode is None else ode
     eps = sde.default_eps if eps is None else eps
     x0 = jnp.asarray(x0)
-    x_T, nfe_enc = ode_encode(sde, score_fn, x0, eps, rtol, atol, max_steps)
-    x_rec, info = sample_with_info(
-        key, sde, score_fn, x_init=x_T, method="ode", eps=eps, rtol=rtol, atol=atol, max_steps=max_steps
-    )
-    return ODEReconstruction(x_rec, x_T, reconstruction_error(x0, x_rec, scale), int(nfe_enc), int(info.nfe))
+    x_T, nfe_enc = ode_encode(sde, score_fn, x0, eps, ode=ode, chunk_size=chunk_size)
+    x_rec, info = sample_with_info(key, sde, score_fn, x_init=x_T, method=ode, eps=eps, chunk_size=chunk_size)
+    return ODEReconstruction(x_rec, x_T, reconstruction_error(x0, x_rec, scale), nfe_enc, int(info.nfe))

@@ -1,26 +1,56 @@
-"""Samplers for reverse-time SDEs, the probability-flow ODE and Langevin dynamics."""
+"""Samplers for reverse-time SDEs, the probability-flow ODE and Langevin dynamics.
 
-from .api import METHODS, SampleInfo, sample, sample_with_info
-from .diffrax_sde import SDE_SOLVERS, solve_sde
-from .langevin import annealed_langevin, langevin
-from .ode import integrate_flow, probability_flow_ode
-from .predictor_corrector import predictor_corrector
-from .predictors import ancestral_predictor, euler_maruyama_predictor, langevin_corrector, reverse_diffusion_predictor
+Every sampler is an immutable object following one protocol (`base.py`):
+
+    sampler(key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None) -> (x, SampleInfo)
+
+and runs through `sample(key, sde, score_fn, shape, n, method=sampler, steps=...)`:
+
+- Diffrax, fixed steps: `EulerMaruyama()`, `Heun()`, `Milstein()`, `ShARK()`, `SRA1()`, or
+  `DiffraxSDE(solver, ...)` for any other Diffrax solver.
+- `lax.scan` step samplers: `EulerMaruyamaScan()`, `ReverseDiffusion()`, `Ancestral()`,
+  `PredictorCorrector(predictor=..., snr=..., corrector_steps=...)`,
+  `AnnealedLangevin(steps_per_level=..., step_lr=...)`; write your own as a `StepSampler`.
+- Adaptive: `ProbabilityFlowODE(solver=diffrax.Tsit5(), rtol=..., atol=...)`.
+- `langevin(key, score_fn, x_init, step_size, steps)`: plain Langevin MCMC.
+"""
+
+from .api import sample, sample_with_info
+from .base import AbstractSampler, SampleInfo, StepSampler, run_scan
+from .batching import batch_score, map_batch
+from .diffrax_sde import SRA1, DiffraxSDE, EulerMaruyama, Heun, Milstein, ShARK, solve_sde
+from .langevin import AnnealedLangevin, langevin
+from .names import METHODS, SAMPLERS, from_name
+from .ode import ProbabilityFlowODE, integrate_flow
+from .predictor_corrector import PredictorCorrector, langevin_corrector_step
+from .predictors import Ancestral, EulerMaruyamaScan, ReverseDiffusion
 
 __all__ = [
-    "METHODS",
-    "SampleInfo",
     "sample",
     "sample_with_info",
+    "SampleInfo",
+    "AbstractSampler",
+    "StepSampler",
+    "run_scan",
+    "map_batch",
+    "batch_score",
+    "DiffraxSDE",
+    "EulerMaruyama",
+    "Heun",
+    "Milstein",
+    "ShARK",
+    "SRA1",
     "solve_sde",
-    "SDE_SOLVERS",
+    "EulerMaruyamaScan",
+    "ReverseDiffusion",
+    "Ancestral",
+    "PredictorCorrector",
+    "langevin_corrector_step",
+    "AnnealedLangevin",
     "langevin",
-    "annealed_langevin",
+    "ProbabilityFlowODE",
     "integrate_flow",
-    "probability_flow_ode",
-    "predictor_corrector",
-    "euler_maruyama_predictor",
-    "reverse_diffusion_predictor",
-    "ancestral_predictor",
-    "langevin_corrector",
+    "METHODS",
+    "SAMPLERS",
+    "from_name",
 ]

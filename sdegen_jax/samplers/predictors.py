@@ -1,65 +1,61 @@
-"""One reverse-time step from t to t − dt, for one sample (Song et al. 2021, App. E–G).
+"""Single-step reverse-time samplers (Song et al. 2021, App. E–G), written for one sample.
 
-Each predictor maps (sde, score_fn, x, z, t, dt) to (x_next, x_next_mean), z ~ N(0, I).
+Each is a `StepSampler`: `update(sde, score_fn, x, z, t, t_next)` moves one sample from t to
+the earlier t_next with z ~ N(0, I).  They also serve as the predictors of
+`PredictorCorrector`.
 """
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
-
-def euler_maruyama_predictor(sde, score_fn, x, z, t, dt):
-    """x ← x − [f − g² s] dt + g sqrt(dt) z  (seed 000 eq. 4.2 discretised, seed 002 eq. 4.2.10)."""
-    g = sde.diffusion(x, t)
-    reverse_drift = sde.drift(x, t) - g**2 * score_fn(x, t)
-    mean = x - reverse_drift * dt
-    return mean + g * jnp.sqrt(dt) * z, mean
+from .._checks import require_kernel
+from .base import StepSampler
 
 
-def reverse_diffusion_predictor(sde, score_fn, x, z, t, dt):
-    """Reverse of the SDE's own discretisation x_t = x_{t−dt} + F + G z:
+class EulerMaruyamaScan(StepSampler):
+    """Euler–Maruyama on the reverse SDE as a hand-written `lax.scan`:
 
-    x ← x − F + G² s + G z   (SMLD for VE, seed 002 eq. 4.2.10; DDPM-like for VP, eq. 4.2.45).
+    x ← x − [f − g² s] Δt + g sqrt(Δt) z,  Δt = t − t_next  (seed 000 eq. 4.2 discretised;
+    seed 002 eq. 4.2.10).  The same update as Diffrax's `EulerMaruyama()`, kept as the
+    reference the Diffrax path is benchmarked against.
     """
-    F, G = sde.discretize(x, t, dt)
-    mean = x - F + G**2 * score_fn(x, t)
-    return mean + G * z, mean
+
+    def update(self, sde, score_fn, x, z, t, t_next):
+        dt = t - t_next
+        g = sde.diffusion(x, t)
+        reverse_drift = sde.drift(x, t) - g**2 * score_fn(x, t)
+        return x - reverse_drift * dt + g * jnp.sqrt(dt) * z
 
 
-def ancestral_predictor(sde, score_fn, x, z, t, dt):
-    """Ancestral sampling from the Gaussian posterior q(x_{t−dt} | x_t, x̂_0) of a linear SDE.
+class ReverseDiffusion(StepSampler):
+    """The reverse of the SDE's own discretisation x_t = x_{t−Δt} + F + G z:
 
-    With x_t = α x_{t−dt} + σ ε and Tweedie's x̂_0 this is
-      mean = (x + σ² s) / α,  var = σ² s(t−dt)² / s(t)²,
-    which is DDPM's ancestral step for VP and NCSN's for VE (Song et al. 2021, eq. 46–47).
+    x ← x − F + G² s + G z   (SMLD for VE, seed 002 eq. 4.2.10; DDPM-like for VP, eq. 4.2.45;
+    Song et al. 2021, eq. 45).  `sde.discretize` gives (F, G).
     """
-    alpha, sigma = sde.transition_coeffs(t - dt, t)
-    _, s_prev = sde.marginal_coeffs(t - dt)
-    _, s_t = sde.marginal_coeffs(t)
-    mean = (x + sigma**2 * score_fn(x, t)) / alpha
-    return mean + sigma * s_prev / s_t * z, mean
+
+    def update(self, sde, score_fn, x, z, t, t_next):
+        F, G = sde.discretize(x, t, t - t_next)
+        return x - F + G**2 * score_fn(x, t) + G * z
 
 
-def langevin_corrector(sde, score_fn, x, z, t, dt, snr):
-    """One Langevin MCMC step at fixed t for a BATCH x, z of shape (n, *shape).
+class Ancestral(StepSampler):
+    """Ancestral sampling from the Gaussian posterior q(x_{t_next} | x_t, x̂_0) of a linear SDE.
 
-    The step is set by a target signal-to-noise ratio from batch-averaged norms,
-    ε = 2 α (snr ‖z‖ / ‖s‖)²,  x ← x + ε s + sqrt(2ε) z  (Song et al. 2021, Alg. 4–5).
-    Averaging over the batch matters: per-sample norms make ε explode wherever a
-    sample sits near a mode (s ≈ 0), most of all in low dimension.
+    With x_t = α x_{t_next} + σ ε and Tweedie's x̂_0 this is
+      mean = (x + σ² s) / α,  var = σ² s(t_next)² / s(t)²,
+    DDPM's ancestral step for VP and NCSN's for VE (Song et al. 2021, eq. 46–47).  Needs the
+    closed-form kernel (`marginal_coeffs`).
     """
-    grad = jax.vmap(score_fn, in_axes=(0, None))(x, t)
-    axes = tuple(range(1, x.ndim))
-    grad_norm = jnp.mean(jnp.sqrt(jnp.sum(grad**2, axis=axes)))
-    noise_norm = jnp.mean(jnp.sqrt(jnp.sum(z**2, axis=axes)))
-    step = 2.0 * sde.langevin_step_scale(t, dt) * (snr * noise_norm / jnp.maximum(grad_norm, 1e-12)) ** 2
-    mean = x + step * grad
-    return mean + jnp.sqrt(2.0 * step) * z, mean
 
+    def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
+        require_kernel(sde, "ancestral sampling")
+        return super().__call__(key, sde, score_fn, x_init, ts, num_saves=num_saves, chunk_size=chunk_size)
 
-PREDICTORS = {
-    "euler_maruyama": euler_maruyama_predictor,
-    "reverse_diffusion": reverse_diffusion_predictor,
-    "ancestral": ancestral_predictor,
-}
+    def update(self, sde, score_fn, x, z, t, t_next):
+        alpha, sigma = sde.transition_coeffs(t_next, t)
+        _, s_next = sde.marginal_coeffs(t_next)
+        _, s_t = sde.marginal_coeffs(t)
+        mean = (x + sigma**2 * score_fn(x, t)) / alpha
+        return mean + sigma * s_next / s_t * z

@@ -13,14 +13,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._checks import check_less, check_positive
 
 
 class SDE(eqx.Module):
     """A forward SDE on [0, T] with diagonal noise.
 
-    Subclasses give `drift`, `diffusion`, `T`, `prior_sample`, `prior_logp` and
-    `default_eps` (the smallest time a sampler integrates back to).
+    Subclasses give `drift`, `diffusion`, `T`, `prior_sample`, `prior_logp` and may
+    override `default_eps` (the smallest time a sampler integrates back to) and
+    `default_snr` (the Langevin corrector's signal-to-noise ratio).
+
+    Constructors take the schedule's parameters positionally, in their natural order
+    (`VESDE(sigma_min, sigma_max)`, `VPSDE(beta_min, beta_max)`), and the horizon `T` only
+    by keyword, so a positional call can never set T by mistake.
     """
 
     T: eqx.AbstractVar[float]
@@ -29,6 +33,15 @@ class SDE(eqx.Module):
     def default_eps(self) -> float:
         """Smallest time that samplers integrate back to by default."""
         return 1e-5
+
+    @property
+    def default_snr(self) -> float | None:
+        """Default snr of the predictor–corrector's Langevin corrector for this SDE, or None
+        when there is no established value (then the corrector needs an explicit snr).
+
+        Song et al. (2021) use 0.16 for VE SDEs and 0.01 for VP-type SDEs.
+        """
+        return None
 
     @abc.abstractmethod
     def drift(self, x: jax.Array, t) -> jax.Array:
@@ -133,11 +146,3 @@ class LinearSDE(SDE):
     def prior_logp(self, x):
         var = self.prior_std**2
         return -0.5 * jnp.sum(x**2) / var - 0.5 * jnp.size(x) * jnp.log(2 * jnp.pi * var)
-
-
-def check_time_horizon(T, eps=None) -> None:
-    """Validate T > 0 and 0 < eps < T."""
-    check_positive("T", T)
-    if eps is not None:
-        check_positive("eps", eps, "eps is the smallest sampling time; try 1e-5 (VE) or 1e-3 (VP).")
-        check_less("eps", eps, "T", T)

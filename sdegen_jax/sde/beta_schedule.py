@@ -6,22 +6,23 @@ Subclasses give the diffusion coefficient and the marginal coefficients.
 
 from __future__ import annotations
 
-from .._checks import check_less
-from .base import LinearSDE, check_time_horizon
+import equinox as eqx
+
+from .._checks import check_less, check_nonnegative, check_time_horizon
+from .base import LinearSDE
 
 
 def check_betas(beta_min, beta_max):
-    if not beta_min >= 0:
-        raise ValueError(f"beta_min must be >= 0, got {beta_min}.")
+    check_nonnegative("beta_min", beta_min, "β(t) is a rate; Song et al. use beta_min=0.1.")
     check_less("beta_min", beta_min, "beta_max", beta_max, "The β schedule must increase; try 0.1 and 20.")
 
 
 class LinearBetaSDE(LinearSDE):
-    """Base of the VP-type SDEs: fields beta_min, beta_max, T; drift −½ β(t) x; prior N(0, I)."""
+    """Base of the VP-type SDEs: `VPSDE(beta_min, beta_max, T=...)`; drift −½ β(t) x; prior N(0, I)."""
 
     beta_min: float = 0.1
     beta_max: float = 20.0
-    T: float = 1.0
+    T: float = eqx.field(default=1.0, kw_only=True)
 
     def __check_init__(self):
         check_betas(self.beta_min, self.beta_max)
@@ -37,6 +38,14 @@ class LinearBetaSDE(LinearSDE):
     def integrated_beta(self, t):
         """B(t) = ∫_0^t β(u) du."""
         return self.beta_min * t + 0.5 * t**2 / self.T * (self.beta_max - self.beta_min)
+
+    def integrated_beta_between(self, s, t):
+        """B(t) − B(s) = (t − s)(β_min + ½ (t + s)/T (β_max − β_min)), without cancellation."""
+        return (t - s) * (self.beta_min + 0.5 * (t + s) / self.T * (self.beta_max - self.beta_min))
+
+    @property
+    def default_snr(self):
+        return 0.01
 
     def langevin_step_scale(self, t, dt):
         return 1.0 - self.beta(t) * dt

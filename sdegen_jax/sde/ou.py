@@ -5,15 +5,17 @@ Kernel N(x_0 e^{−t/2}, 1 − e^{−t}) (seed 002 Example 10 with μ = ½, σ =
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax.numpy as jnp
 
-from .base import LinearSDE, check_time_horizon
+from .._checks import check_time_horizon
+from .base import LinearSDE
 
 
 class OUSDE(LinearSDE):
-    """OU process run to time T (default 10, where e^{−T/2} ≈ 0.007)."""
+    """OU process run to time T (default 10, where e^{−T/2} ≈ 0.007): `OUSDE(T=10.0)`."""
 
-    T: float = 10.0
+    T: float = eqx.field(default=10.0, kw_only=True)
 
     def __check_init__(self):
         check_time_horizon(self.T)
@@ -31,6 +33,15 @@ class OUSDE(LinearSDE):
     def marginal_coeffs(self, t):
         t = jnp.asarray(t, dtype=float)
         return jnp.exp(-0.5 * t), jnp.sqrt(-jnp.expm1(-t))
+
+    def transition_coeffs(self, s, t):
+        """(e^{−(t−s)/2}, sqrt(1 − e^{−(t−s)}))."""
+        dt = jnp.asarray(t - s, dtype=float)
+        return jnp.exp(-0.5 * dt), jnp.sqrt(-jnp.expm1(-dt))
+
+    @property
+    def default_snr(self):
+        return 0.01
 
     @property
     def prior_std(self):

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .._checks import check_less, check_positive
-from .base import LinearSDE, check_time_horizon
+import equinox as eqx
+
+from .._checks import check_less, check_positive, check_time_horizon
+from .base import LinearSDE
 
 
 class VESDE(LinearSDE):
-    """VE SDE on [0, T] with σ(0) = sigma_min and σ(T) = sigma_max."""
+    """VE SDE on [0, T] with σ(0) = sigma_min and σ(T) = sigma_max: `VESDE(0.001, 10.0)`."""
 
     sigma_min: float = 0.01
     sigma_max: float = 50.0
-    T: float = 1.0
+    T: float = eqx.field(default=1.0, kw_only=True)
 
     def __check_init__(self):
         check_positive("sigma_min", self.sigma_min, "The VE SDE needs 0 < sigma_min < sigma_max.")
@@ -44,6 +46,22 @@ class VESDE(LinearSDE):
         sig = self.sigma(t)
         var = sig**2 * -jnp.expm1(-2.0 * t / self.T * self._log_ratio())
         return jnp.ones_like(sig), jnp.sqrt(var)
+
+    def transition_coeffs(self, s, t):
+        """(1, σ_{t|s}) with σ_{t|s}² = σ(t)² − σ(s)² = σ(t)² (1 − e^{−2 log(σ_max/σ_min)(t − s)/T}).
+
+        SMLD's step noise sqrt(σ_i² − σ_{i−1}²) (seed 002 eq. 4.2.5) written without the
+        difference of squares, which loses up to 2e-4 relative precision in float32 on a
+        5000-step grid (this form: < 1e-6); t − s is exact in floating point for
+        neighbouring grid times.
+        """
+        sig = self.sigma(t)
+        std = sig * jnp.sqrt(-jnp.expm1(-2.0 * (t - s) / self.T * self._log_ratio()))
+        return jnp.ones_like(sig), std
+
+    @property
+    def default_snr(self):
+        return 0.16
 
     @property
     def prior_std(self):

@@ -104,8 +104,16 @@ class GaussianMixture(eqx.Module):
         a, s = sde.marginal_coeffs(t)
         return GaussianMixture(self.weights, a * self.means, jnp.sqrt((a * self.stds) ** 2 + s**2))
 
-    def score_fn(self, sde) -> "MixtureScore":
-        """Exact ∇_x log p_t(x) as a `score_fn(x, t)` for one sample."""
+    def score_fn(self, sde=None) -> "MixtureScore | StaticScore":
+        """Exact ∇_x log p_t(x) as a per-sample `score_fn(x, t)`: of the marginal p_t under the
+        linear `sde`, or, with no sde, of this mixture itself at every t (for Langevin MCMC)."""
+        if sde is None:
+            return StaticScore(self)
+        if not hasattr(sde, "marginal_coeffs"):
+            raise ValueError(
+                f"the mixture's p_t is known in closed form only under SDEs with a Gaussian kernel "
+                f"(`marginal_coeffs`); {type(sde).__name__} has none."
+            )
         return MixtureScore(self, sde)
 
     def project(self, direction) -> "GaussianMixture":
@@ -155,6 +163,15 @@ def _unrolled_score(weights, means, stds, x):
         total = total + e[k]
         num = num + e[k] * grads[k]
     return num / total
+
+
+class StaticScore(eqx.Module):
+    """score_fn(x, t) = ∇_x log p(x) of a Gaussian mixture, the same at every t."""
+
+    mixture: GaussianMixture
+
+    def __call__(self, x, t):
+        return self.mixture.score(x)
 
 
 class MixtureScore(eqx.Module):

@@ -1,7 +1,8 @@
-"""Toy 2-D distributions as samplers `f(key, n) -> (n, 2)` (pure jax.random).
+"""Toy 2-D distributions known only through samplers `f(key, n) -> (n, 2)` (pure jax.random).
 
-Gaussian mixtures with exact scores live in `sdegen_jax.toy` (`GaussianMixture`,
-`ring_mixture`, `grid_mixture`); the samplers here have no closed-form score.
+The toy targets with exact scores are the Gaussian mixtures of `gaussian_mixture.py` and
+`targets.py`; these have no closed-form score.  `sdegen_jax.data.SampledBatches` turns any
+of them into a resumable batch stream.
 """
 
 from __future__ import annotations

@@ -1,14 +1,20 @@
-"""Training: state, optimizer, sharded step, orbax checkpoints and the loop."""
+"""Training: state, optimizer, sharded step, orbax checkpoints, the loop, and the DSM training
+of NNX score networks (`dsm_training`)."""
 
 from .checkpoint import Checkpointer, abstract_like
 from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
 from .optimizer import make_optimizer
 from .sharding import DATA_AXIS, batch_sharding, make_mesh, replicate, replicated, shard_batch
-from .state import TrainState, count_params
+from .._tree import count_params
+from .score_model import ModelTraining, dsm_training, model_fn_of
+from .state import TrainState
 from .step import ema_decay_at, ema_update, make_train_step
 
 __all__ = [
     "TrainState",
+    "dsm_training",
+    "ModelTraining",
+    "model_fn_of",
     "count_params",
     "make_optimizer",
     "make_train_step",

@@ -12,7 +12,8 @@ import optax
 
 @flax.struct.dataclass
 class TrainState:
-    """step, params, optimizer state, EMA of the params and the base PRNG key.
+    """step, params, optimizer state, EMA of the params, the base PRNG key and the model's
+    untrained constants (e.g. fixed Fourier features; an empty pytree when there are none).
 
     The key of step k is `fold_in(key, k)`, so a resumed run draws the same noise
     as an uninterrupted one.  `key` is a raw uint32 key (orbax stores it as is).
@@ -23,18 +24,15 @@ class TrainState:
     opt_state: Any
     ema_params: Any
     key: jax.Array
+    constants: Any = None
 
     @classmethod
-    def create(cls, params, optimizer: optax.GradientTransformation, key) -> "TrainState":
+    def create(cls, params, optimizer: optax.GradientTransformation, key, *, constants=None) -> "TrainState":
         return cls(
             step=jnp.zeros((), jnp.int32),
             params=params,
             opt_state=optimizer.init(params),
             ema_params=jax.tree_util.tree_map(jnp.copy, params),
             key=jnp.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key),
+            constants={} if constants is None else constants,
         )
-
-
-def count_params(params) -> int:
-    """Number of scalar parameters in a pytree."""
-    return int(sum(x.size for x in jax.tree_util.tree_leaves(params)))
