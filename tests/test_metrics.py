@@ -1,7 +1,10 @@
 """MNIST quality metrics: packaged classifier, classifier-FID/IS, Fréchet distance against closed
-forms, reconstruction error with an exact score, the Inception weights loader, figures."""
+forms, reconstruction error with an exact score, the Inception network, weights loader and
+command, the shared pixel-scale and batching helpers, and the package's Flax-free import."""
 
 import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -19,9 +22,82 @@ from sdegen_jax.metrics import (
     inception_score_from_probs,
     load_classifier,
     ode_reconstruction,
+    probs_from_logits,
     reconstruction_error,
 )
+from sdegen_jax.metrics.batching import apply_in_batches
 from sdegen_jax.metrics.classifier import WEIGHTS_DIR
+from sdegen_jax.metrics.pixels import to_unit_nhwc
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_import_metrics_does_not_load_flax():
+    r = _python(
+        "import sys, sdegen_jax.metrics as m; m.classifier_fid, m.frechet_distance; "
+        "print(sorted(k for k in sys.modules if k == 'flax' or k.startswith('flax.')))"
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+def test_metrics_exports_no_figures():
+    import sdegen_jax.metrics as m
+
+    for name in ("make_grid", "save_image_grid", "save_curves"):
+        assert name not in m.__all__ and not hasattr(m, name), name
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def test_to_unit_nhwc_closed_form():
+    x = np.array([-1.5, -1.0, 0.0, 0.5, 1.0, 2.0], np.float32).reshape(1, 2, 3)
+    np.testing.assert_allclose(to_unit_nhwc(x, "symmetric")[..., 0], [[[0.0, 0.0, 0.5], [0.75, 1.0, 1.0]]])
+    np.testing.assert_allclose(to_unit_nhwc(x, "unit")[..., 0], [[[0.0, 0.0, 0.0], [0.5, 1.0, 1.0]]])
+    np.testing.assert_allclose(to_unit_nhwc(x, "unit", clip=False)[..., 0], x[0][None])
+    assert to_unit_nhwc(jnp.zeros((2, 4, 4, 3)), "unit").shape == (2, 4, 4, 3)
+    with pytest.raises(ValueError, match=r"Unknown scale '0-255'.*'unit', 'symmetric'"):
+        to_unit_nhwc(x, "0-255")
+    with pytest.raises(ValueError, match=r"\(N, H, W, 1\), got shape \(1, 2, 3, 3\)"):
+        to_unit_nhwc(np.zeros((1, 2, 3, 3)), "unit", channels=(1,))
+
+
+def test_apply_in_batches_remainder_and_one_compilation():
+    traced = []
+
+    @jax.jit
+    def fn(xb):
+        traced.append(xb.shape)  # runs only when jit traces
+        return xb.sum(axis=1), 2 * xb
+
+    for n in (1, 3, 4, 9):
+        x = np.arange(2 * n, dtype=np.float32).reshape(n, 2)
+        for images in (x, jnp.asarray(x)):
+            s, d = apply_in_batches(fn, images, 4)
+            assert isinstance(s, np.ndarray) and s.shape == (n,) and d.shape == (n, 2)
+            np.testing.assert_array_equal(s, x.sum(axis=1))
+            np.testing.assert_array_equal(d, 2 * x)
+    assert traced == [(4, 2)]
+
+
+def test_apply_in_batches_bad_input():
+    def fn(xb):
+        return (xb,)
+
+    with pytest.raises(ValueError, match=r"no images given.*N >= 1"):
+        apply_in_batches(fn, np.zeros((0, 2)), 4)
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        apply_in_batches(fn, np.zeros((3, 2)), 0)
+
+
+def test_probs_from_logits():
+    # exp(1000) overflows: the rows are shifted by their maximum first.
+    p = probs_from_logits(np.array([[0.0, np.log(3.0)], [1000.0, 1000.0 + np.log(3.0)]]))
+    np.testing.assert_allclose(p, [[0.25, 0.75], [0.25, 0.75]], rtol=1e-12)
+    assert probs_from_logits(np.zeros((2, 4), np.float32)).dtype == np.float64
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +139,8 @@ def test_classifier_input_formats_agree(clf, test_split):
         clf.features(x, scale="0-255")
     with pytest.raises(ValueError, match="28×28 or 32×32"):
         clf.features(np.zeros((2, 30, 30, 1)))
+    with pytest.raises(ValueError, match=r"\(N, H, W, 1\)"):
+        clf.features(np.zeros((2, 28, 28, 3)))
 
 
 # --------------------------------------------------------------------------- FID
@@ -214,13 +292,14 @@ def test_inception_conv_and_pool_conventions():
     meaning (asymmetric kernel and padding), and the FID average pool ignores padding."""
     from flax import nnx
 
-    from sdegen_jax.metrics import inception as inc
+    from sdegen_jax.metrics.inception.network import BasicConv2d, _avg_pool_3x3_same
+    from sdegen_jax.metrics.inception.weights import _LEAVES
 
     rng = np.random.default_rng(0)
-    layer = inc.BasicConv2d(3, 4, (1, 3), padding=(0, 1), rngs=nnx.Rngs(0))
+    layer = BasicConv2d(3, 4, (1, 3), padding=(0, 1), rngs=nnx.Rngs(0))
     w = rng.normal(size=(4, 3, 1, 3)).astype(np.float32)  # OIHW
     gamma, beta, mean, var = (rng.uniform(0.5, 1.5, 4).astype(np.float32) for _ in range(4))
-    layer.conv.kernel[...] = jnp.asarray(inc._LEAVES[("conv", "kernel")][1](w))
+    layer.conv.kernel[...] = jnp.asarray(_LEAVES[("conv", "kernel")][1](w))
     layer.bn.scale[...], layer.bn.bias[...] = jnp.asarray(gamma), jnp.asarray(beta - 1.0)
     layer.bn.mean[...], layer.bn.var[...] = jnp.asarray(mean), jnp.asarray(var)
     x = rng.normal(size=(2, 5, 6, 3)).astype(np.float32)
@@ -229,8 +308,55 @@ def test_inception_conv_and_pool_conventions():
     )
     ref = (ref - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-3) * gamma[:, None, None] + (beta - 1.0)[:, None, None]
     np.testing.assert_allclose(layer(x), np.transpose(np.maximum(ref, 0), (0, 2, 3, 1)), atol=1e-4)
-    pooled = inc._avg_pool_3x3_same(jnp.ones((1, 4, 4, 1)))
+    pooled = _avg_pool_3x3_same(jnp.ones((1, 4, 4, 1)))
     np.testing.assert_allclose(pooled, 1.0, atol=1e-6)  # counts only real pixels at the border
+
+
+def test_inception_public_names():
+    import sdegen_jax.metrics as m
+    from sdegen_jax.metrics import inception
+    from sdegen_jax.metrics.inception import (  # noqa: F401  (the names docs/metrics.md and the docstrings use)
+        ENV_VAR,
+        WEIGHTS_FORMAT,
+        FIDInceptionV3,
+        convert_pytorch_weights,
+        default_weights_path,
+        expected_weights,
+        inception_fid,
+        inception_outputs,
+        inception_score,
+        load_inception,
+        preprocess,
+    )
+
+    assert m.inception_fid is inception_fid and m.inception_is is inception_score and m.load_inception is load_inception
+    assert all(hasattr(inception, name) for name in inception.__all__)
+    assert ENV_VAR == "SDEGEN_INCEPTION_WEIGHTS"
+
+
+def test_inception_preprocess_closed_form():
+    from sdegen_jax.metrics.inception import preprocess
+
+    # Bilinear resizing keeps a constant image constant; [0, 1] maps affinely to [−1, 1].
+    x = preprocess(np.full((2, 28, 28), 0.75, np.float32))
+    assert x.shape == (2, 299, 299, 3)
+    np.testing.assert_allclose(x, 0.5, atol=1e-6)
+    np.testing.assert_allclose(preprocess(-np.ones((1, 8, 8, 3), np.float32), scale="symmetric"), -1.0, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\), got shape \(1, 8, 8, 2\)"):
+        preprocess(np.zeros((1, 8, 8, 2)))
+    with pytest.raises(ValueError, match="Unknown scale 'pixels'"):
+        preprocess(np.zeros((1, 8, 8)), scale="pixels")
+
+
+def test_inception_command(tmp_path):
+    """`python -m sdegen_jax.metrics.inception check` runs and names the missing file."""
+    missing = tmp_path / "missing.npz"
+    r = subprocess.run(
+        [sys.executable, "-m", "sdegen_jax.metrics.inception", "check", str(missing)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert f"Inception weights file not found: {missing}" in r.stderr
 
 
 @pytest.mark.slow
@@ -258,19 +384,3 @@ def test_inception_end_to_end_with_random_weights():
     assert inception_fid(x[:2], x[:2], model=model, batch_size=2) < 1e-6
     assert inception_fid(x[:2], 0.5 * x[2:], model=model, batch_size=2) > 0
     assert 1.0 <= inception_score(x, model=model, splits=1, batch_size=2)[0] <= 4.0
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def test_figures(tmp_path):
-    pytest.importorskip("matplotlib")
-    from sdegen_jax.metrics import make_grid, save_curves, save_image_grid
-
-    imgs = np.random.default_rng(0).random((10, 28, 28, 1))
-    grid = make_grid(imgs, nrow=4, padding=2)
-    assert grid.shape == (3 * 30 + 2, 4 * 30 + 2, 1)
-    np.testing.assert_allclose(grid[2:30, 2:30, 0], imgs[0, ..., 0], rtol=1e-6)
-    save_image_grid(2 * imgs - 1, tmp_path / "grid.png", nrow=4, scale="symmetric")
-    save_curves({"loss": [3.0, 2.0, 1.5], "fid": ([0, 2], [10.0, 5.0])}, tmp_path / "curves.png", logy=True)
-    assert (tmp_path / "grid.png").stat().st_size > 0 and (tmp_path / "curves.png").stat().st_size > 0

@@ -3,20 +3,19 @@
 - Wasserstein distances to exact mixtures (wasserstein.py).
 - classifier-FID / classifier-IS with the project's MNIST classifier (classifier.py, fid.py,
   inception_score.py). NOT comparable to published Inception FID/IS (docs/metrics.md).
-- True Inception FID/IS from a user-supplied weights file (inception.py; exported here as
-  `inception_fid` and `inception_is`).
+- True Inception FID/IS from a user-supplied weights file (the inception/ package; exported
+  here as `inception_fid` and `inception_is`).
 - Reconstruction error, defined once for every model (reconstruction.py).
-- Image grids and curves (figures.py).
+- Shared by the image metrics: pixel scales (pixels.py), fixed-size batching (batching.py).
 
-The Flax-based parts (classifier, inception) are imported on first use, so `import sdegen_jax`
-does not load Flax.
+Figures (image grids, curves) live in `sdegen_jax.plots`. The Flax-based parts (classifier,
+inception) are imported on first use, so `import sdegen_jax.metrics` does not load Flax.
 """
 
 import importlib
 
-from .figures import make_grid, save_curves, save_image_grid
 from .fid import classifier_fid, feature_statistics, fid_from_features, frechet_distance
-from .inception_score import classifier_inception_score, inception_score_from_probs
+from .inception_score import classifier_inception_score, inception_score_from_probs, probs_from_logits
 from .reconstruction import ODEReconstruction, ode_encode, ode_reconstruction, reconstruction_error
 from .wasserstein import (
     expected_w1_noise_floor,
@@ -48,13 +47,11 @@ __all__ = [
     "classifier_fid",
     "classifier_inception_score",
     "inception_score_from_probs",
+    "probs_from_logits",
     "reconstruction_error",
     "ode_encode",
     "ode_reconstruction",
     "ODEReconstruction",
-    "make_grid",
-    "save_image_grid",
-    "save_curves",
     *_LAZY,
 ]
 

@@ -32,7 +32,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-SCALES = ("unit", "symmetric")
+from .batching import apply_in_batches
+from .inception_score import probs_from_logits
+from .pixels import to_unit_nhwc
+
 NUM_CLASSES = 10
 FEATURE_DIM = 84
 IMAGE_SIZE = 28
@@ -70,21 +73,13 @@ class LeNet(nnx.Module):
 
 def prepare_images(images, scale: str = "unit", clip: bool = True) -> jax.Array:
     """Any accepted input → (N, 28, 28, 1) float32 in [0, 1] (see the module docstring)."""
-    if scale not in SCALES:
-        raise ValueError(f"Unknown scale {scale!r}; expected one of {SCALES} ([0, 1] or [−1, 1] pixels).")
-    x = jnp.asarray(images, jnp.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or x.shape[-1] != 1:
-        raise ValueError(f"expected grayscale images (N, H, W, 1) or (N, H, W), got shape {x.shape}.")
+    x = to_unit_nhwc(jnp.asarray(images, jnp.float32), scale, channels=(1,), clip=clip)
     h, w = x.shape[1:3]
     if (h, w) == (32, 32):
         x = x[:, 2:30, 2:30]
     elif (h, w) != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(f"expected 28×28 or 32×32 (center-cropped) images, got {h}×{w}.")
-    if scale == "symmetric":
-        x = (x + 1.0) / 2.0
-    return jnp.clip(x, 0.0, 1.0) if clip else x
+    return x
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -114,25 +109,11 @@ class MNISTClassifier:
         return nnx.merge(self.graphdef, self.state)
 
     def apply(self, images, scale: str = "unit", batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
-        """(features (N, 84), logits (N, 10)) as float32 numpy arrays, in batches of `batch_size`.
-
-        Every batch is padded to `batch_size`, so one compilation serves any N.
-        """
-        x = prepare_images(images, scale)
-        n = x.shape[0]
-        if n == 0:
-            raise ValueError("no images given.")
-        bs = min(batch_size, n)
-        feats, logits = [], []
-        for start in range(0, n, bs):
-            xb = x[start : start + bs]
-            m = xb.shape[0]
-            if m < bs:
-                xb = jnp.concatenate([xb, jnp.zeros((bs - m, *xb.shape[1:]), xb.dtype)])
-            f, lg = _forward(self.graphdef, self.state, xb)
-            feats.append(np.asarray(f[:m]))
-            logits.append(np.asarray(lg[:m]))
-        return np.concatenate(feats), np.concatenate(logits)
+        """(features (N, 84), logits (N, 10)) as float32 numpy arrays, in batches of `batch_size`
+        (`apply_in_batches`: one compilation serves any N)."""
+        return apply_in_batches(
+            functools.partial(_forward, self.graphdef, self.state), prepare_images(images, scale), batch_size
+        )
 
     def features(self, images, scale: str = "unit", batch_size: int = 500) -> np.ndarray:
         """Penultimate (post-ReLU, 84-d) activations, (N, 84) float32."""
@@ -143,10 +124,7 @@ class MNISTClassifier:
 
     def probs(self, images, scale: str = "unit", batch_size: int = 500) -> np.ndarray:
         """Class probabilities p(y | x), (N, 10) float64 (rows sum to 1)."""
-        lg = self.logits(images, scale, batch_size).astype(np.float64)
-        lg -= lg.max(axis=1, keepdims=True)
-        p = np.exp(lg)
-        return p / p.sum(axis=1, keepdims=True)
+        return probs_from_logits(self.logits(images, scale, batch_size))
 
     def predict(self, images, scale: str = "unit", batch_size: int = 500) -> np.ndarray:
         return self.logits(images, scale, batch_size).argmax(axis=1)

@@ -13,6 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def probs_from_logits(logits) -> np.ndarray:
+    """Softmax p(y|x) of logits (N, K) in float64, shifted by each row's maximum (no overflow)."""
+    z = np.asarray(logits, np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
 def inception_score_from_probs(probs, splits: int = 1) -> tuple[float, float]:
     """(mean, std over `splits` equal parts) of exp E KL(p(y|x) ‖ p(y)) from probs (N, K).
 
