@@ -238,7 +238,8 @@ def test_reconstruction_error_definition():
 def test_ode_reconstruction_exact_score_is_lossless(sde, eps):
     g = sg.toy.GaussianMixture([0.3, 0.7], [[-2.0, 1.0], [2.0, 0.5]], [[0.5, 0.5], [0.3, 0.8]])
     x0 = g.sample(jax.random.PRNGKey(0), 64)
-    r = ode_reconstruction(jax.random.PRNGKey(1), sde, g.score_fn(sde), x0, eps=eps, rtol=1e-5, atol=1e-5)
+    ode = sg.samplers.ProbabilityFlowODE(rtol=1e-5, atol=1e-5)
+    r = ode_reconstruction(jax.random.PRNGKey(1), sde, g.score_fn(sde), x0, eps=eps, ode=ode)
     assert r.x_rec.shape == x0.shape
     assert r.error < 1e-6 * float(jnp.var(x0))  # solver error only
     assert float(jnp.std(r.x_T)) == pytest.approx(float(sde.prior_std), rel=0.3)
