@@ -6,6 +6,7 @@
 - True Inception FID/IS from a user-supplied weights file (the inception/ package; exported
   here as `inception_fid` and `inception_is`).
 - Reconstruction error, defined once for every model (reconstruction.py).
+- Samplers measured against exact Gaussian-mixture targets (sampler_suite.py).
 - Shared by the image metrics: pixel scales (pixels.py), fixed-size batching (batching.py).
 
 Figures (image grids, curves) live in `sdegen_jax.plots`. The Flax-based parts (classifier,
@@ -17,6 +18,7 @@ import importlib
 from .fid import classifier_fid, feature_statistics, fid_from_features, frechet_distance
 from .inception_score import classifier_inception_score, inception_score_from_probs, probs_from_logits
 from .reconstruction import ODEReconstruction, ode_encode, ode_reconstruction, reconstruction_error
+from .sampler_suite import Evaluation, evaluate_sampler, exact_sample_w1, exact_w1_1d, prior_mixture
 from .wasserstein import (
     expected_w1_noise_floor,
     sliced_wasserstein1_to_mixture,
@@ -37,6 +39,11 @@ _LAZY = {
 }
 
 __all__ = [
+    "evaluate_sampler",
+    "Evaluation",
+    "exact_sample_w1",
+    "exact_w1_1d",
+    "prior_mixture",
     "wasserstein1_to_cdf",
     "wasserstein1_to_mixture",
     "sliced_wasserstein1_to_mixture",

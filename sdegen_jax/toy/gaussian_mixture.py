@@ -99,6 +99,14 @@ class GaussianMixture(eqx.Module):
     def mean(self):
         return self.weights @ self.means
 
+    def variance(self):
+        """Per-dimension variance Σ w_k (σ_k² + μ_k²) − mean²."""
+        return self.weights @ (self.stds**2 + self.means**2) - self.mean() ** 2
+
+    def shifted(self, shift) -> "GaussianMixture":
+        """The mixture translated by `shift` (shape (d,)), e.g. centred: `g.shifted(-g.mean())`."""
+        return GaussianMixture(self.weights, self.means + jnp.asarray(shift), self.stds)
+
     def marginal(self, sde, t) -> "GaussianMixture":
         """The exact p_t of this mixture pushed through the linear SDE's kernel."""
         a, s = sde.marginal_coeffs(t)
