@@ -4,7 +4,8 @@
     python -m benchmarks.profile_train_step --variant plain # the straightforward Flax port
     python -m benchmarks.profile_train_step --batch 8 --steps 2 --out /tmp/p.json   # seconds
 
-Runs the train step of `benchmarks/train_throughput.py` under `jax.profiler.trace`, reads the
+Runs the library's ScoreNet training step (`sg.train.dsm_training`, as `experiments.score_mnist`
+and `benchmarks.train_throughput` build it) under `jax.profiler.trace`, reads the
 Perfetto trace (one event per executed XLA thunk: a fusion, a GEMM, a copy), sums each op's
 time over the profiled steps and joins it with the compiled HLO, so every row names the
 op's output shape and the JAX source operation it came from (`jvp(ScoreNet)/tconv2/...` is
@@ -33,7 +34,8 @@ from pathlib import Path
 
 import jax
 
-from benchmarks.train_throughput import VARIANTS, compile_fn, make_model
+from benchmarks._timing import metadata, write_json
+from benchmarks.train_throughput import VARIANTS, library_training
 
 _SKIP = ("$", "Thunk", "Pjit", "Slinky", "PjRt", "CommonPjRt", "ParseArguments", "Handle inputs")
 
@@ -81,9 +83,8 @@ def category(op: str) -> str:
     return "other"
 
 
-def profile(variant: str, batch: int, steps: int, top: int) -> dict:
-    fn, args = make_model(variant, batch)["train"]
-    call, _, compiled = compile_fn(fn, *args)  # also runs it once
+def profile(variant: str, batch: int, steps: int, top: int, command: str = "python -m benchmarks.profile_train_step") -> dict:
+    call, _, compiled, _, _ = library_training(variant, batch)  # also runs it once
     hlo = compiled.as_text()
     for _ in range(2):  # warm up
         jax.block_until_ready(call())
@@ -102,19 +103,13 @@ def profile(variant: str, batch: int, steps: int, top: int) -> dict:
     rows = []
     for name, ms in sorted(times.items(), key=lambda kv: -kv[1]):
         shape, source = hlo_info(hlo, name)
-        rows.append({"op": name, "ms_per_step": ms, "shape": shape, "source": source.replace("jit(train_step)/", ""),
+        rows.append({"op": name, "ms_per_step": ms, "shape": shape, "source": source.replace("jit(step)/", ""),
                      "category": category(name)})
     by_cat: collections.Counter = collections.Counter()
     for r in rows:
         by_cat[r["category"]] += r["ms_per_step"]
     return {
-        "meta": {
-            "command": "python -m benchmarks.profile_train_step " + " ".join(sys.argv[1:]),
-            "jax_version": jax.__version__,
-            "devices": [str(d) for d in jax.devices()],
-            "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "meta": metadata(command),
         "settings": {"variant": variant, "variant_options": VARIANTS[variant], "batch": batch, "profiled_steps": steps},
         "wall_ms_per_step_unprofiled": wall_ms,
         "op_ms_per_step_total": sum(r["ms_per_step"] for r in rows),
@@ -145,9 +140,9 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.batch < 1 or args.steps < 1 or args.top < 1:
         p.error("--batch, --steps and --top must be positive.")
-    result = profile(args.variant, args.batch, args.steps, args.top)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    command = " ".join(["python -m benchmarks.profile_train_step", *(sys.argv[1:] if argv is None else argv)])
+    result = json.loads(json.dumps(profile(args.variant, args.batch, args.steps, args.top, command), default=float))
+    write_json(args.out, result)
     print(format_table(result))
     print(f"\nwrote {args.out}")
     return result

@@ -1,38 +1,35 @@
-"""Sampler throughput: img/s and NFE/s of every sampler against batch size and steps.
+"""Sampler throughput: img/s and NFE/s of every sampler against batch size and steps, the
+samplers' overhead against the bare minimum and a peer library, and chunked score evaluation.
 
-    python -m benchmarks.samplers              # full grid, writes results/bench_samplers.json
-    python -m benchmarks.samplers --quick      # about a minute
+    python -m benchmarks.samplers              # everything, writes results/bench_samplers.json
+    python -m benchmarks.samplers --quick      # a few minutes
     python -m benchmarks.samplers --quick --smoke   # seconds; what tests/test_benchmarks.py runs
 
-Two score functions on 2-D samples under VESDE(σ_min=0.001, σ_max=10):
+Section "grid".  Two score functions on 2-D samples under VESDE(0.001, 10):
   exact  the closed-form score of an 8-Gaussian ring mixture (cheap: ~40 flops/sample);
-  mlp    a random-init Flax MLP (Fourier time embedding, 2 hidden layers of 128 SiLU units,
-         output divided by the marginal std, as in NCSN-style score nets): matmul-bound.
+  mlp    a random-init `sg.nets.TimeMLP` (Fourier time embedding, 2 hidden layers of 128
+         swish units, output divided by the marginal std): matmul-bound.
+Every configuration goes through the public `sg.sample_with_info(..., method=<sampler>)`,
+end to end (argument checks, dispatch), timed with `time.perf_counter` around a call and
+`jax.block_until_ready`.  The samplers of one (score, steps, batch) group are timed
+round-robin (order reversed every other round), so all see the same load; img/s uses the
+fastest call (noise only adds time), medians are in the JSON.  Compile time = first call −
+fastest call.
 
-Method.  Every configuration goes through the public `sg.sample_with_info` (end to end,
-including its Python-side argument checks and prior draw), timed with
-`time.perf_counter` around a call followed by `jax.block_until_ready`.  The methods of one
-(score, steps, batch) group are timed round-robin (the order reversed every other round),
-so all of them see the same load on this shared, noisy machine; the number of rounds
-adapts to the group's cost (between --min-reps and --max-reps, aiming at --target-s of
-timing per group).  img/s = batch / median time, NFE/s = NFE per sample × batch / median
-time; the `_best` variants use the minimum time, and the printed table shows those: when
-other processes compete for the CPUs, noise only ever adds time (single calls were seen
-to take 10× their minimum), so the minimum is the stable figure.
+Section "em_ratio".  The Diffrax Euler–Maruyama (the batch as one flattened state) against
+the hand-written `lax.scan` (`EulerMaruyamaScan`), alternated A B, B A, ...; the headline is
+the median of the paired ratios (each pair back to back, so a drifting load cancels).
 
-Compile time = first call (trace + XLA compile + one run) − fastest steady-state call
-(the median would go negative whenever the load rose after the first call).
+Section "overhead" (seed 002 Ex. 7 mixture, exact score, 1-D, batch 1024, 1000 steps):
+`sg.sample` with `EulerMaruyamaScan()` and with `EulerMaruyama()` (Diffrax) against
+`benchmarks.baselines` (a bare `lax.scan` EM and a minimal direct `diffeqsolve`) and
+diffusionjax 0.1.8's jitted EM (`benchmarks.peers.diffusionjax_em`, when installed; the
+benchmark says so and goes on when it is not).  Interleaved rounds, best of 3 calls each;
+targets: scan ≤ 1.05 × bare scan; Diffrax ≤ max(diffusionjax, 1.05 × minimal diffeqsolve).
 
-The diffrax Euler–Maruyama ("euler_maruyama", the batch solved as one flattened state)
-is compared with the hand-written `lax.scan` ("euler_maruyama_scan") in a separate
-section: the two are called alternately (A B, B A, A B, ...) --ratio-reps times at
---ratio-steps/--ratio-batch for both score functions.  The headline ratio is the median
-over the alternations of diffrax_i / scan_i, each pair timed back to back: the two calls
-of a pair see the same load, so a load that drifts over the run cancels, and one lucky or
-unlucky call moves the median little.  (A ratio of minimum times rests on the single
-fastest call of each; in one full run under load 7 on 2 CPUs it read 1.16 where the
-paired median read 1.04, from one scan call 25% faster than its other 14.)  The ratio of
-minima and of medians are recorded too.  Target: ≤ 1.15.
+Section "chunking".  `experiments.score_mnist`'s sampling: ScoreNet (random init) under the
+tutorial VE SDE, Euler–Maruyama at batch 500, evaluated in chunks of `chunk_size` samples
+(`lax.map` over chunks), against the whole batch at once.
 
 EQX_ON_ERROR=nan is set before equinox is imported when this runs as a script (checks
 inside compiled code then produce NaNs rather than host callbacks); when `main` is called
@@ -47,45 +44,45 @@ if __name__ == "__main__":
     os.environ.setdefault("EQX_ON_ERROR", "nan")
 
 import argparse
-import json
 import math
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import equinox as eqx
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from tqdm.auto import tqdm
 
 import sdegen_jax as sg
+from benchmarks._timing import Timed, metadata, paired_ratios, run_rounds, write_json
+from benchmarks.baselines import bare_scan_em, minimal_diffeqsolve_em
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "results" / "bench_samplers.json"
 SHAPE = (2,)
 SCORES = ("exact", "mlp")
 EM_DIFFRAX, EM_SCAN = "euler_maruyama", "euler_maruyama_scan"
-ADAPTIVE = ("ode",)  # step count chosen by the solver: timed once per batch, steps=None
 RATIO_TARGET = 1.15
+OVERHEAD_TARGET = 1.05
 
 PRESETS = {
     "full": dict(
-        batches=(64, 256, 1024, 4096), steps=(100, 1000), methods=sg.METHODS,
+        batches=(64, 256, 1024, 4096), steps=(100, 1000), methods=sg.samplers.METHODS,
         min_reps=5, max_reps=15, target_s=5.0, ratio_reps=21, ratio_steps=1000, ratio_batch=1024,
+        overhead_rounds=21, chunk_sizes=(0, 25, 50, 100, 250), chunk_rounds=7, chunk_steps=10,
     ),
     "quick": dict(
-        batches=(256,), steps=(100,), methods=sg.METHODS,
+        batches=(256,), steps=(100,), methods=sg.samplers.METHODS,
         min_reps=2, max_reps=5, target_s=0.3, ratio_reps=5, ratio_steps=1000, ratio_batch=1024,
+        overhead_rounds=7, chunk_sizes=(0, 50), chunk_rounds=3, chunk_steps=4,
     ),
-    # For the test suite: both score functions, the diffrax and scan paths, the ratio
-    # section, JSON and table, in about ten seconds (four compilations).
+    # For the test suite: both score functions, the diffrax and scan paths, every section, JSON
+    # and table, in seconds.
     "smoke": dict(
         batches=(8,), steps=(10,), methods=(EM_DIFFRAX, EM_SCAN),
         min_reps=1, max_reps=1, target_s=0.0, ratio_reps=1, ratio_steps=10, ratio_batch=8,
+        overhead_rounds=1, chunk_sizes=(0, 2), chunk_rounds=1, chunk_steps=2,
     ),
 }
 
@@ -93,60 +90,39 @@ PRESETS = {
 # ----------------------------------------------------------------------------- scores
 
 
-class TimeMLP(nn.Module):
-    """s_θ(x, t) for one sample: [x, sin/cos(2π W t)] → 128 → 128 → dim (SiLU)."""
-
-    hidden: int = 128
-    num_freqs: int = 16
-    fourier_scale: float = 16.0
-
-    @nn.compact
-    def __call__(self, x, t):
-        w = self.param("fourier_w", nn.initializers.normal(self.fourier_scale), (self.num_freqs,))
-        angle = 2.0 * jnp.pi * jax.lax.stop_gradient(w) * t
-        h = jnp.concatenate([x, jnp.sin(angle), jnp.cos(angle)])
-        h = nn.silu(nn.Dense(self.hidden)(h))
-        h = nn.silu(nn.Dense(self.hidden)(h))
-        return nn.Dense(x.shape[-1])(h)
-
-
-class MLPScore(eqx.Module):
-    """The Flax MLP with its parameters as one pytree, so `sample_with_info` compiles once.
-
-    Output divided by the marginal std s(t), as NCSN-style score nets do.
-    """
-
-    params: dict
-    sde: eqx.Module
-    model: TimeMLP = eqx.field(static=True)
-
-    def __call__(self, x, t):
-        return self.model.apply(self.params, x, t) / self.sde.marginal_coeffs(t)[1]
-
-
 def make_scores(sde, seed: int = 0) -> dict:
+    from flax import nnx
+
     gmm = sg.toy.ring_mixture(8, radius=4.0, std=0.5)
-    model = TimeMLP()
-    params = model.init(jax.random.key(seed), jnp.zeros(SHAPE), jnp.asarray(0.5))
-    return {"exact": gmm.score_fn(sde), "mlp": MLPScore(params, sde, model)}
+    mlp = sg.nets.TimeMLP(SHAPE[0], features=(128, 128), embedding="fourier", fourier_scale=16.0, embed_dim=32,
+                          marginal_std=lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(seed))
+    return {"exact": gmm.score_fn(sde), "mlp": sg.nets.score_fn_from(mlp)}
 
 
 def score_descriptions() -> dict:
     return {
         "exact": "closed-form score of sg.toy.ring_mixture(8, radius=4.0, std=0.5) under the VESDE",
-        "mlp": "random-init Flax MLP: [x, sin/cos(2π W t) (16 freqs)] -> Dense 128 -> SiLU -> Dense 128 "
-        "-> SiLU -> Dense 2, divided by the marginal std; params in an equinox Module",
+        "mlp": "random-init sg.nets.TimeMLP(2, features=(128, 128), embedding='fourier', embed_dim=32) divided by "
+        "the marginal std, through sg.nets.score_fn_from (a pytree: one compilation for any weights)",
     }
+
+
+def sampler_of(name: str):
+    """The library sampler behind a CLI name, at the settings this benchmark times."""
+    if name == "annealed_langevin":
+        return sg.samplers.AnnealedLangevin(steps_per_level=1)  # one step per level: NFE = steps
+    return sg.samplers.from_name(name)
 
 
 # ----------------------------------------------------------------------------- timing
 
 
 class Case:
-    """One (score, method, steps, batch) configuration and its timings."""
+    """One (score, sampler, steps, batch) configuration and its timings."""
 
     def __init__(self, key, sde, scores, score, method, steps, batch):
         self.score, self.method, self.steps, self.batch = score, method, steps, batch
+        self.sampler = sampler_of(method)
         self._args = (key, sde, scores[score])
         self.times: list[float] = []
         self.first_call_s = None
@@ -155,15 +131,13 @@ class Case:
 
     def call(self):
         key, sde, score_fn = self._args
-        steps = 1 if self.steps is None else self.steps  # adaptive: the grid sets only the end points
-        x, info = sg.sample_with_info(key, sde, score_fn, shape=SHAPE, n=self.batch, method=self.method, steps=steps)
+        x, info = sg.sample_with_info(key, sde, score_fn, shape=SHAPE, n=self.batch, method=self.sampler, steps=self.steps)
         return jax.block_until_ready((x, info))
 
     def timed(self):
         t0 = time.perf_counter()
         out = self.call()
-        dt = time.perf_counter() - t0
-        return dt, out
+        return time.perf_counter() - t0, out
 
     def first(self):
         """First call: compiles unless this configuration already ran in this process."""
@@ -177,26 +151,13 @@ class Case:
 
     def summary(self) -> dict:
         med, best = statistics.median(self.times), min(self.times)
-        compile_s = max(self.first_call_s - best, 0.0)
         return {
-            "score": self.score,
-            "method": self.method,
-            "steps": self.steps,
-            "adaptive": self.steps is None,
-            "batch": self.batch,
-            "dim": math.prod(SHAPE),
-            "nfe_per_sample": self.nfe,
-            "num_steps": self.num_steps,
-            "reps": len(self.times),
-            "times_s": self.times,
-            "median_s": med,
-            "min_s": best,
-            "img_per_s": self.batch / med,
-            "img_per_s_best": self.batch / best,
-            "nfe_per_s": self.nfe * self.batch / med,
-            "nfe_per_s_best": self.nfe * self.batch / best,
-            "first_call_s": self.first_call_s,
-            "compile_s": compile_s,
+            "score": self.score, "method": self.method, "steps": self.steps, "adaptive": self.steps is None,
+            "batch": self.batch, "dim": math.prod(SHAPE), "nfe_per_sample": self.nfe, "num_steps": self.num_steps,
+            "reps": len(self.times), "times_s": self.times, "median_s": med, "min_s": best,
+            "img_per_s": self.batch / med, "img_per_s_best": self.batch / best,
+            "nfe_per_s": self.nfe * self.batch / med, "nfe_per_s_best": self.nfe * self.batch / best,
+            "first_call_s": self.first_call_s, "compile_s": max(self.first_call_s - best, 0.0),
             "samples_finite": self.finite,
         }
 
@@ -219,8 +180,7 @@ def run_group(cases: list[Case], min_reps: int, max_reps: int, target_s: float, 
 
     one_round()
     round_s = sum(c.times[-1] for c in cases)
-    wanted = math.ceil(target_s / max(round_s, 1e-9))
-    for _ in range(max(min_reps, min(max_reps, wanted)) - 1):
+    for _ in range(max(min_reps, min(max_reps, math.ceil(target_s / max(round_s, 1e-9)))) - 1):
         one_round()
 
 
@@ -232,68 +192,140 @@ def em_ratio(diffrax: Case, scan: Case, reps: int, already_compiled: bool) -> di
         for c in (diffrax, scan) if r % 2 == 0 else (scan, diffrax):
             c.rep()
     a, b = diffrax.times, scan.times
-    paired = [x / y for x, y in zip(a, b)]
-    ratio_paired = statistics.median(paired)
+    ratio_paired = statistics.median(x / y for x, y in zip(a, b))
     return {
-        "score": diffrax.score,
-        "steps": diffrax.steps,
-        "batch": diffrax.batch,
-        "dim": math.prod(SHAPE),
-        "reps": reps,
-        "diffrax_times_s": a,
-        "scan_times_s": b,
-        "diffrax_min_s": min(a),
-        "scan_min_s": min(b),
-        "diffrax_median_s": statistics.median(a),
-        "scan_median_s": statistics.median(b),
-        "ratio_min": min(a) / min(b),
-        "ratio_median": statistics.median(a) / statistics.median(b),
-        "ratio_paired_median": ratio_paired,
-        "headline": "ratio_paired_median",
-        "target": RATIO_TARGET,
+        "score": diffrax.score, "steps": diffrax.steps, "batch": diffrax.batch, "dim": math.prod(SHAPE), "reps": reps,
+        "diffrax_times_s": a, "scan_times_s": b, "diffrax_min_s": min(a), "scan_min_s": min(b),
+        "diffrax_median_s": statistics.median(a), "scan_median_s": statistics.median(b),
+        "ratio_min": min(a) / min(b), "ratio_median": statistics.median(a) / statistics.median(b),
+        "ratio_paired_median": ratio_paired, "headline": "ratio_paired_median", "target": RATIO_TARGET,
         "within_target": ratio_paired <= RATIO_TARGET,
         "diffrax_compile_s": None if already_compiled else max(diffrax.first_call_s - min(a), 0.0),
         "scan_compile_s": None if already_compiled else max(scan.first_call_s - min(b), 0.0),
     }
 
 
-# ----------------------------------------------------------------------------- metadata
+def grid_em_ratios(results: list[dict]) -> list[dict]:
+    """diffrax/scan EM ratios at every grid point, from the round-robin timings."""
+    by = {(r["score"], r["method"], r["steps"], r["batch"]): r for r in results}
+    out = []
+    for (score, method, steps, batch), r in by.items():
+        other = by.get((score, EM_SCAN, steps, batch))
+        if method == EM_DIFFRAX and other:
+            out.append({"score": score, "steps": steps, "batch": batch,
+                        "ratio_paired_median": statistics.median(x / y for x, y in zip(r["times_s"], other["times_s"])),
+                        "ratio_min": r["min_s"] / other["min_s"], "ratio_median": r["median_s"] / other["median_s"]})
+    return out
 
 
-def _git(*args) -> str | None:
+# ----------------------------------------------------------------------------- overhead
+
+
+def overhead(args, log) -> dict:
+    """sg.sample's EM paths against the bare minimum and diffusionjax (module docstring)."""
+    sigma_min, sigma_max, eps = 0.001, 10.0, 1e-5
+    sde = sg.sde.VESDE(sigma_min, sigma_max)
+    gmm = sg.toy.seed002_mixture()
+    score_fn = gmm.score_fn(sde)
+    batch, steps = args.ratio_batch, args.ratio_steps
+    x_init = gmm.marginal(sde, sde.T).sample(jax.random.key(1), batch)
+    key = jax.random.key(0)
+    kw = dict(sigma_min=sigma_min, sigma_max=sigma_max, steps=steps, eps=eps)
+    bare, minimal = bare_scan_em(score_fn, **kw), minimal_diffeqsolve_em(score_fn, **kw)
+    fns = {
+        "sample_scan": lambda: sg.sample(key, sde, score_fn, x_init=x_init, method=sg.samplers.EulerMaruyamaScan(), steps=steps),
+        "sample_diffrax": lambda: sg.sample(key, sde, score_fn, x_init=x_init, method=sg.samplers.EulerMaruyama(), steps=steps),
+        "bare_scan": lambda: bare(key, x_init),
+        "minimal_diffeqsolve": lambda: minimal(key, x_init),
+    }
+    peer = {"name": "diffusionjax", "available": False}
     try:
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:
+        import diffusionjax  # noqa: F401
+
+        from benchmarks.peers.diffusionjax_em import make_em_sampler
+
+        djx = make_em_sampler(score_fn, batch=batch, shape=(1,), **kw)
+        fns["diffusionjax"] = lambda: djx(key, x_init)
+        peer.update(available=True, version=getattr(diffusionjax, "__version__", None) or _dist_version("diffusionjax"))
+    except ImportError as e:
+        peer["reason"] = f"not installed ({e}); pip install -e '.[peers]' to include it"
+        log(f"overhead: diffusionjax is not installed, timing without it ({e})")
+    target = gmm.marginal(sde, eps)
+    w1 = {}
+    for name, fn in fns.items():
+        w1[name] = sg.metrics.wasserstein1_to_mixture(jax.block_until_ready(fn()), target)  # also compiles
+    timed = {name: Timed(fn, burst=3) for name, fn in fns.items()}
+    log(f"overhead: {len(timed)} samplers x {args.overhead_rounds} rounds")
+    rounds = run_rounds(timed, args.overhead_rounds)
+    times = {name: {**t.summary(), "w1": w1[name]} for name, t in timed.items()}
+    ratio = lambda a, b: statistics.median(paired_ratios(timed[a], timed[b]))  # noqa: E731
+    ratios = {"scan_over_bare_scan": ratio("sample_scan", "bare_scan"),
+              "diffrax_over_minimal_diffeqsolve": ratio("sample_diffrax", "minimal_diffeqsolve"),
+              "minimal_diffeqsolve_over_bare_scan": ratio("minimal_diffeqsolve", "bare_scan")}
+    if "diffusionjax" in timed:
+        ratios["diffrax_over_diffusionjax"] = ratio("sample_diffrax", "diffusionjax")
+        ratios["diffusionjax_over_bare_scan"] = ratio("diffusionjax", "bare_scan")
+    # Diffrax's bound: max(diffusionjax, 1.05 × minimal), as a ratio to the minimal diffeqsolve.
+    bound = OVERHEAD_TARGET
+    if "diffrax_over_diffusionjax" in ratios:
+        bound = max(bound, ratios["diffrax_over_minimal_diffeqsolve"] / ratios["diffrax_over_diffusionjax"])
+    return {
+        "setting": {"sde": "VESDE(0.001, 10.0)", "score": "exact seed 002 mixture score", "dim": 1, "batch": batch,
+                    "steps": steps, "rounds": rounds, "burst": 3, "x_init": "exact p_T samples"},
+        "peer": peer, "times": times, "ratios": ratios,
+        "targets": {
+            "scan_over_bare_scan": {"bound": OVERHEAD_TARGET, "met": ratios["scan_over_bare_scan"] <= OVERHEAD_TARGET},
+            "diffrax": {"bound_over_minimal_diffeqsolve": bound, "met": ratios["diffrax_over_minimal_diffeqsolve"] <= bound,
+                        "rule": "Diffrax EM <= max(diffusionjax, 1.05 x minimal diffeqsolve), paired medians"},
+        },
+        "ratio_method": "median over rounds of the paired ratio (the two calls of a round see the same load)",
+    }
+
+
+def _dist_version(name):
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
         return None
 
 
-def metadata(argv) -> dict:
-    import diffrax
-    import flax
+# ----------------------------------------------------------------------------- chunking
 
-    try:
-        import equinox._config as eqx_config
 
-        on_error = eqx_config.EQX_ON_ERROR
-    except Exception:  # private module; informative only
-        on_error = os.environ.get("EQX_ON_ERROR")
-    dirty = _git("status", "--porcelain", "--", "sdegen_jax", "benchmarks")
-    return {
-        "command": " ".join(["python -m benchmarks.samplers", *argv]),
-        "git_commit": _git("rev-parse", "HEAD"),
-        "git_dirty_library_or_benchmarks": bool(dirty) if dirty is not None else None,
-        "jax_version": jax.__version__,
-        "diffrax_version": diffrax.__version__,
-        "equinox_version": eqx.__version__,
-        "flax_version": flax.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "devices": [str(d) for d in jax.devices()],
-        "backend": jax.default_backend(),
-        "cpu_count": os.cpu_count(),
-        "EQX_ON_ERROR": on_error,
-        "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
-    }
+def chunking(args, log) -> dict:
+    """Euler–Maruyama with ScoreNet at batch 500 (score_mnist's sampling), by chunk size."""
+    from flax import nnx
+
+    sde = sg.sde.TutorialVESDE(25.0)
+    net = sg.nets.ScoreNet(lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(0))
+    score_fn = sg.nets.score_fn_from(net)
+    n = 500 if args.preset != "smoke" else 4
+    steps = args.chunk_steps
+    key = jax.random.key(0)
+    fns = {}
+    for c in args.chunk_sizes:
+        chunk = None if c == 0 else c
+        fns[str(c or "none")] = lambda chunk=chunk: sg.sample(key, sde, score_fn, (28, 28, 1), n, steps=steps, chunk_size=chunk)
+    compile_s = {}
+    for name, fn in fns.items():
+        log(f"chunking: compiling chunk_size={name}")
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        compile_s[name] = time.perf_counter() - t0
+    timed = {name: Timed(fn) for name, fn in fns.items()}
+    rounds = run_rounds(timed, args.chunk_rounds)
+    rows = {}
+    for name, t in timed.items():
+        s = t.summary()
+        rows[name] = {"chunk_size": None if name == "none" else int(name), "best_ms": s["best_ms"], "median_ms": s["median_ms"],
+                      "score_evals_per_s": n * steps / (s["best_ms"] / 1e3), "first_call_s": compile_s[name],
+                      "speedup_vs_whole_batch": statistics.median(paired_ratios(timed["none"], t)) if "none" in timed else None}
+    best = max(rows, key=lambda k: rows[k]["score_evals_per_s"])
+    return {"setting": {"model": "sg.nets.ScoreNet (random init, 1,115,425 params)", "sde": "TutorialVESDE(25)",
+                        "sampler": "EulerMaruyama()", "n": n, "steps": steps, "rounds": rounds},
+            "rows": rows, "fastest": best}
 
 
 # ----------------------------------------------------------------------------- output
@@ -306,7 +338,8 @@ def _si(v: float) -> str:
     return f"{v:.3g}"
 
 
-def format_tables(results: list[dict], ratios: list[dict], grid_ratios: list[dict] = ()) -> str:
+def format_tables(doc: dict) -> str:
+    results, ratios = doc["results"], doc["em_ratio"]
     lines = ["img/s and NFE/s from the fastest of each configuration's timed calls (medians in the JSON);",
              "compile s: median over batch sizes of (first call - fastest call)."]
     batches = sorted({r["batch"] for r in results})
@@ -318,107 +351,82 @@ def format_tables(results: list[dict], ratios: list[dict], grid_ratios: list[dic
             rows = [m for m in methods if any((score, m, steps, b) in by for b in batches)]
             if not rows:
                 continue
-            title = f"score={score}  steps={'adaptive' if steps is None else steps}"
             head = f"{'method':<20}{'NFE/smp':>8}" + "".join(f"{'img/s@' + str(b):>12}" for b in batches)
             head += "".join(f"{'NFE/s@' + str(b):>12}" for b in batches) + f"{'compile s':>11}"
-            lines += ["", title, head, "-" * len(head)]
+            lines += ["", f"score={score}  steps={'adaptive' if steps is None else steps}", head, "-" * len(head)]
             for m in rows:
                 cells = [by.get((score, m, steps, b)) for b in batches]
                 nfe = next(c["nfe_per_sample"] for c in cells if c)
-                row = f"{m:<20}{nfe:>8}"
-                row += "".join(f"{_si(c['img_per_s_best']) if c else '-':>12}" for c in cells)
+                row = f"{m:<20}{nfe:>8}" + "".join(f"{_si(c['img_per_s_best']) if c else '-':>12}" for c in cells)
                 row += "".join(f"{_si(c['nfe_per_s_best']) if c else '-':>12}" for c in cells)
-                comp = [c["compile_s"] for c in cells if c]
-                row += f"{statistics.median(comp):>11.2f}"
-                lines.append(row)
-    if grid_ratios:
-        lines += ["", "Euler–Maruyama diffrax / scan over the grid (median of same-round ratios; fewer reps than below)"]
-        head = f"{'score':<7}{'steps':>6}" + "".join(f"{'@' + str(b):>8}" for b in batches)
-        lines += [head, "-" * len(head)]
-        g = {(r["score"], r["steps"], r["batch"]): r["ratio_paired_median"] for r in grid_ratios}
-        for score, steps in dict.fromkeys((r["score"], r["steps"]) for r in grid_ratios):
-            cells = [g.get((score, steps, b)) for b in batches]
-            lines.append(f"{score:<7}{steps:>6}" + "".join(f"{c:>8.2f}" if c else f"{'-':>8}" for c in cells))
+                lines.append(row + f"{statistics.median([c['compile_s'] for c in cells if c]):>11.2f}")
+    grid = doc.get("em_ratio_grid") or []
+    if grid:
+        lines += ["", "Euler–Maruyama diffrax / scan over the grid (median of same-round ratios)"]
+        for r in grid:
+            lines.append(f"  {r['score']:<6} steps {r['steps']:>5} batch {r['batch']:>5}: {r['ratio_paired_median']:.2f}")
     if ratios:
         lines += ["", "Euler–Maruyama: diffrax / hand-written scan (interleaved; headline: median of paired ratios)"]
-        head = (f"{'score':<7}{'steps':>6}{'batch':>6}{'reps':>5}{'diffrax min s':>15}{'scan min s':>12}"
-                f"{'paired med':>12}{'ratio(min)':>12}{'ratio(med)':>12}  target ≤ {RATIO_TARGET}")
-        lines += [head, "-" * len(head)]
         for r in ratios:
-            lines.append(
-                f"{r['score']:<7}{r['steps']:>6}{r['batch']:>6}{r['reps']:>5}{r['diffrax_min_s']:>15.4f}"
-                f"{r['scan_min_s']:>12.4f}{r['ratio_paired_median']:>12.3f}{r['ratio_min']:>12.3f}"
-                f"{r['ratio_median']:>12.3f}  {'ok' if r['within_target'] else 'OVER'}"
-            )
+            lines.append(f"  {r['score']:<6} steps {r['steps']} batch {r['batch']}: paired median {r['ratio_paired_median']:.3f} "
+                         f"(min ratio {r['ratio_min']:.3f}), target <= {RATIO_TARGET}: {'ok' if r['within_target'] else 'OVER'}")
+    ov = doc.get("overhead")
+    if ov:
+        lines += ["", f"Overhead (1-D mixture, batch {ov['setting']['batch']}, {ov['setting']['steps']} steps, "
+                      f"{ov['setting']['rounds']} rounds): best ms, median ms, W1"]
+        for name, t in ov["times"].items():
+            lines.append(f"  {name:<20} {t['best_ms']:8.2f} {t['median_ms']:8.2f}   W1 {t['w1']:.4f}")
+        for name, v in ov["ratios"].items():
+            lines.append(f"  {name:<36} {v:.3f}")
+        tg = ov["targets"]
+        lines.append(f"  targets: scan <= {OVERHEAD_TARGET} x bare: {'met' if tg['scan_over_bare_scan']['met'] else 'NOT met'}; "
+                     f"diffrax <= {tg['diffrax']['bound_over_minimal_diffeqsolve']:.3f} x minimal diffeqsolve: "
+                     f"{'met' if tg['diffrax']['met'] else 'NOT met'}")
+        if not ov["peer"]["available"]:
+            lines.append(f"  diffusionjax: {ov['peer']['reason']}")
+    ch = doc.get("chunking")
+    if ch:
+        lines += ["", f"Chunked score evaluation: ScoreNet EM, n={ch['setting']['n']}, {ch['setting']['steps']} steps"]
+        for name, r in ch["rows"].items():
+            sp = r["speedup_vs_whole_batch"]
+            lines.append(f"  chunk_size {name:>5}: {r['score_evals_per_s']:8.1f} img-evals/s (best), "
+                         f"speed-up vs whole batch {'' if sp is None else f'{sp:.2f}'}")
     return "\n".join(lines)
 
 
-def grid_em_ratios(results: list[dict]) -> list[dict]:
-    """diffrax/scan EM ratios at every grid point, from the round-robin timings."""
-    grid_ratios = []
-    by = {(r["score"], r["method"], r["steps"], r["batch"]): r for r in results}
-    for (score, method, steps, batch), r in by.items():
-        other = by.get((score, EM_SCAN, steps, batch))
-        if method == EM_DIFFRAX and other:
-            grid_ratios.append({"score": score, "steps": steps, "batch": batch,
-                                "ratio_paired_median": statistics.median(
-                                    x / y for x, y in zip(r["times_s"], other["times_s"])),
-                                "ratio_min": r["min_s"] / other["min_s"],
-                                "ratio_median": r["median_s"] / other["median_s"]})
-    return grid_ratios
-
-
-def document(args, meta, results, ratios, complete: bool) -> dict:
+def document(args, meta, results, ratios, complete: bool, **sections) -> dict:
     return {
         "meta": dict(meta, complete=complete),
         "settings": {
-            "preset": args.preset,
-            "sde": "VESDE(sigma_min=0.001, sigma_max=10.0)",
-            "shape": list(SHAPE),
-            "scores": score_descriptions(),
-            "batches": list(args.batches),
-            "steps": list(args.steps),
-            "methods": list(args.methods),
-            "min_reps": args.min_reps,
-            "max_reps": args.max_reps,
+            "preset": args.preset, "sde": "VESDE(sigma_min=0.001, sigma_max=10.0)", "shape": list(SHAPE),
+            "scores": score_descriptions(), "batches": list(args.batches), "steps": list(args.steps),
+            "methods": list(args.methods), "min_reps": args.min_reps, "max_reps": args.max_reps,
             "target_s_per_group": args.target_s,
-            "timing": "time.perf_counter around sg.sample_with_info(...) + jax.block_until_ready; methods of a "
-            "(score, steps, batch) group timed round-robin, order reversed every other round",
-            "img_per_s": "batch / median time (img_per_s_best: batch / min time)",
-            "nfe_per_s": "NFE per sample (SampleInfo.nfe) x batch / median time",
-            "compile_s": "first call (trace + compile + one run) minus the fastest steady-state call; 0 when the "
-            "configuration had already been compiled in this process",
-            "adaptive": f"{list(ADAPTIVE)} choose their own steps (Tsit5, rtol=atol=1e-5): steps=None, "
-            "timed once per batch",
-            "em_ratio": f"diffrax euler_maruyama / euler_maruyama_scan, alternated {args.ratio_reps} times at "
-            f"steps={args.ratio_steps}, batch={args.ratio_batch}; headline = median of the paired ratios "
-            "diffrax_i / scan_i (pairs timed back to back), "
-            f"target <= {RATIO_TARGET}",
+            "timing": "time.perf_counter around sg.sample_with_info(..., method=<sampler object>) + "
+            "jax.block_until_ready; samplers of a (score, steps, batch) group timed round-robin",
+            "annealed_langevin": "AnnealedLangevin(steps_per_level=1): NFE = steps",
+            "adaptive": "ProbabilityFlowODE() (Tsit5, rtol=atol=1e-5) chooses its own steps: steps=None, timed once per batch",
+            "em_ratio": f"diffrax EulerMaruyama / EulerMaruyamaScan alternated {args.ratio_reps} times at steps={args.ratio_steps}, "
+            f"batch={args.ratio_batch}; headline = median of paired ratios, target <= {RATIO_TARGET}",
         },
         "results": results,
         "em_ratio": ratios,
         "em_ratio_grid": grid_em_ratios(results),
+        **sections,
     }
-
-
-def write_json(path: Path, doc: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------- main
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.samplers", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
-    p.add_argument("--quick", action="store_true", help="about a minute: one batch/steps, fewer repetitions")
+    p.add_argument("--quick", action="store_true", help="a few minutes: one batch/steps, fewer repetitions")
     p.add_argument("--smoke", action="store_true", help="seconds: tiny batch, steps=10, one repetition (tests)")
     p.add_argument("--batches", type=int, nargs="+", help="batch sizes")
     p.add_argument("--steps", type=int, nargs="+", help="numbers of steps")
-    p.add_argument("--methods", nargs="+", choices=sg.METHODS, help="samplers (default all)")
+    p.add_argument("--methods", nargs="+", choices=sg.samplers.METHODS, help="samplers (default all)")
     p.add_argument("--scores", nargs="+", choices=SCORES, default=list(SCORES))
     p.add_argument("--min-reps", type=int)
     p.add_argument("--max-reps", type=int)
@@ -426,72 +434,79 @@ def parse_args(argv):
     p.add_argument("--ratio-reps", type=int, help="alternations for the diffrax/scan EM ratio")
     p.add_argument("--ratio-steps", type=int)
     p.add_argument("--ratio-batch", type=int)
-    p.add_argument("--no-ratio", action="store_true", help="skip the EM diffrax/scan section")
+    p.add_argument("--overhead-rounds", type=int)
+    p.add_argument("--chunk-sizes", type=int, nargs="+", help="chunk sizes for the chunking section (0 = whole batch)")
+    p.add_argument("--chunk-rounds", type=int)
+    p.add_argument("--chunk-steps", type=int)
+    p.add_argument("--sections", nargs="+", default=["grid", "em_ratio", "overhead", "chunking"],
+                   choices=["grid", "em_ratio", "overhead", "chunking"])
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    preset = PRESETS["smoke" if args.smoke else "quick" if args.quick else "full"]
-    for k, v in preset.items():
+    args.preset = "smoke" if args.smoke else "quick" if args.quick else "full"
+    for k, v in PRESETS[args.preset].items():
         if getattr(args, k) is None:
             setattr(args, k, v)
-    args.preset = "smoke" if args.smoke else "quick" if args.quick else "full"
     return args
 
 
 def main(argv=None) -> dict:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     args = parse_args(argv)
-    meta = metadata([str(a) for a in argv])
-    meta["load_average_start"] = os.getloadavg()
+    meta = metadata(" ".join(["python -m benchmarks.samplers", *argv]))
+    meta["EQX_ON_ERROR"] = os.environ.get("EQX_ON_ERROR")
     t_start = time.perf_counter()
+    log = lambda msg: tqdm.write(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr)  # noqa: E731
 
-    sde = sg.sde.VESDE(sigma_min=0.001, sigma_max=10.0)
+    sde = sg.sde.VESDE(0.001, 10.0)
     scores = make_scores(sde, args.seed)
     key = jax.random.key(args.seed)
     seen: set = set()  # configurations already compiled in this process
-
-    groups = []
-    for score in args.scores:
-        for i, steps in enumerate(args.steps):
-            for batch in args.batches:
-                ms = [m for m in args.methods if m not in ADAPTIVE]
-                if i == 0:  # adaptive samplers ignore `steps`: time them once per batch
-                    ms += [m for m in args.methods if m in ADAPTIVE]
-                if ms:
-                    groups.append([Case(key, sde, scores, score, m, None if m in ADAPTIVE else steps, batch) for m in ms])
-
-    # Checkpointed after every group (a killed run leaves its figures so far), removed at the end.
     partial = args.out.with_name(args.out.stem + ".partial.json")
-    results, ratios = [], []
-    bar = tqdm(groups, desc="samplers", unit="group", dynamic_ncols=True)
-    for cases in bar:
-        c0 = cases[0]
-        label = f"{c0.score} steps={c0.steps} batch={c0.batch}"
-        run_group(cases, args.min_reps, args.max_reps, args.target_s,
-                  on_method=lambda s, label=label: bar.set_postfix_str(f"{label}: {s}"))
-        for c in cases:
-            seen.add((c.score, c.method, c.steps, c.batch))
-            results.append(c.summary())
-        best = max(cases, key=lambda c: c.batch / statistics.median(c.times))
-        bar.write(f"{label}: {len(cases)} methods × {len(c0.times)} reps; fastest {best.method} "
-                  f"{_si(best.batch / statistics.median(best.times))} img/s")
-        write_json(partial, document(args, meta, results, ratios, complete=False))
-    bar.close()
+    results, ratios, sections = [], [], {}
 
-    if not args.no_ratio:
-        for score in tqdm(args.scores, desc="EM diffrax/scan", unit="score", dynamic_ncols=True):
+    def checkpoint():  # a killed run keeps what it measured
+        write_json(partial, document(args, meta, results, ratios, complete=False, **sections))
+
+    if "grid" in args.sections:
+        groups = []
+        for score in args.scores:
+            for i, steps in enumerate(args.steps):
+                for batch in args.batches:
+                    ms = [m for m in args.methods if not sampler_of(m).adaptive]
+                    if i == 0:  # adaptive samplers ignore `steps`: time them once per batch
+                        ms += [m for m in args.methods if sampler_of(m).adaptive]
+                    groups.append([Case(key, sde, scores, score, m, None if sampler_of(m).adaptive else steps, batch) for m in ms])
+        bar = tqdm(groups, desc="samplers", unit="group", dynamic_ncols=True)
+        for cases in bar:
+            c0 = cases[0]
+            label = f"{c0.score} steps={c0.steps} batch={c0.batch}"
+            run_group(cases, args.min_reps, args.max_reps, args.target_s,
+                      on_method=lambda s, label=label: bar.set_postfix_str(f"{label}: {s}"))
+            for c in cases:
+                seen.add((c.score, c.method, c.steps, c.batch))
+                results.append(c.summary())
+            checkpoint()
+        bar.close()
+    if "em_ratio" in args.sections:
+        for score in args.scores:
             cases = [Case(key, sde, scores, score, m, args.ratio_steps, args.ratio_batch) for m in (EM_DIFFRAX, EM_SCAN)]
             compiled = all((score, m, args.ratio_steps, args.ratio_batch) in seen for m in (EM_DIFFRAX, EM_SCAN))
             ratios.append(em_ratio(*cases, reps=args.ratio_reps, already_compiled=compiled))
-            write_json(partial, document(args, meta, results, ratios, complete=False))
+            checkpoint()
+    if "overhead" in args.sections:
+        sections["overhead"] = overhead(args, log)
+        checkpoint()
+    if "chunking" in args.sections:
+        sections["chunking"] = chunking(args, log)
 
-    meta["load_average_end"] = os.getloadavg()
-    meta["wall_time_s"] = time.perf_counter() - t_start
-    out = document(args, meta, results, ratios, complete=True)
+    meta["loadavg_end"] = list(os.getloadavg())
+    meta["wall_s"] = time.perf_counter() - t_start
+    out = document(args, meta, results, ratios, complete=True, **sections)
     write_json(args.out, out)
     partial.unlink(missing_ok=True)
-    print(format_tables(results, ratios, out["em_ratio_grid"]))
-    print(f"\nwrote {args.out}  ({meta['wall_time_s']:.0f} s, load average {meta['load_average_start'][0]:.1f} -> "
-          f"{meta['load_average_end'][0]:.1f} on {meta['cpu_count']} CPUs)")
+    print(format_tables(out))
+    print(f"\nwrote {args.out}  ({meta['wall_s']:.0f} s, load average {meta['loadavg_start'][0]:.1f} -> "
+          f"{meta['loadavg_end'][0]:.1f} on {meta['cpu_count']} CPUs)")
     return out
 
 

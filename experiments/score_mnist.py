@@ -21,13 +21,13 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import parse_config, read_training_log, run_metadata, write_json
-from sdegen_jax import losses, metrics, train
+from experiments._cli import command_for, parse_config, read_training_log
+from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, load_images
-from sdegen_jax.nets.adapters import score_fn_from
-from sdegen_jax.nets.scorenet import ScoreNet
+from sdegen_jax.results import write_results
 
 
 @dataclasses.dataclass
@@ -49,6 +49,7 @@ class Config:
     ode_rtol: float = 1e-5
     ode_atol: float = 1e-5
     denoise: bool = True  # noise-free last step (Tweedie), as the tutorial sampler of seed 000
+    chunk_size: int = 50  # score evaluations per chunk while sampling (0: the whole batch at once)
     reconstruction_images: int = 64
     checkpoint_dir: str = "checkpoints/score_mnist"
     checkpoint_every: int = 500
@@ -57,7 +58,7 @@ class Config:
     out_dir: str = "results"
     tag: str = "score_mnist"
     progress: bool = True
-    quick: bool = False
+    quick: bool = False  # about a minute, for CI
 
     @classmethod
     def quick_overrides(cls):
@@ -70,7 +71,7 @@ class Config:
 
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__)
-    sde = sg.sde.TutorialVESDE(sigma=cfg.sigma)
+    sde = sg.sde.TutorialVESDE(cfg.sigma)
     mesh = train.make_mesh()
     train.sharding.check_batch_divisible(cfg.batch_size, mesh)
     x_train, y_train = load_images(cfg.dataset, "train", scale="unit")
@@ -82,28 +83,21 @@ def main(argv=None):
     steps_per_epoch = batches.steps_per_epoch
     num_steps = cfg.epochs * steps_per_epoch
 
-    model = ScoreNet(marginal_std=lambda t: sde.marginal_coeffs(t)[1])
     key = jax.random.PRNGKey(cfg.seed)
-    k_init, k_train, k_sample = jax.random.split(key, 3)
-    variables = model.init(k_init, jnp.zeros((1, 28, 28, 1)), jnp.ones((1,)))
-    params, constants = variables["params"], {k: v for k, v in variables.items() if k != "params"}
-    num_params = train.count_params(variables)
-
-    def loss_fn(p, k, batch):
-        model_fn = lambda x, t: model.apply({"params": p, **constants}, x, t)
-        return losses.denoising_score_matching(k, model_fn, sde, batch, weighting="sigma2", eps=cfg.eps)
-
+    k_train, k_sample = jax.random.split(key)
+    model = sg.nets.ScoreNet(lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(cfg.seed))
+    num_params = train.count_params(nnx.state(model))
     optimizer = train.make_optimizer(cfg.learning_rate, warmup_steps=cfg.warmup_steps, grad_clip=cfg.grad_clip)
-    state = train.replicate(train.TrainState.create(params, optimizer, k_train), mesh)
-    step = train.make_train_step(loss_fn, optimizer, mesh, ema_decay=cfg.ema_decay)
+    training = train.dsm_training(model, sde, mesh, optimizer=optimizer, key=k_train, ema_decay=cfg.ema_decay, eps=cfg.eps)
     if cfg.fresh and os.path.isdir(cfg.checkpoint_dir):
         shutil.rmtree(cfg.checkpoint_dir)
     ckpt = train.Checkpointer(cfg.checkpoint_dir, max_to_keep=2)
     os.makedirs(cfg.out_dir, exist_ok=True)
     log_path = os.path.join(cfg.out_dir, f"{cfg.tag}_log.jsonl")
+    start_step = ckpt.latest_step() or 0
     t0 = time.perf_counter()
     state = train.fit(
-        state, step, _ImagesOnly(batches),
+        training.state, training.step, _ImagesOnly(batches),
         num_steps=num_steps, mesh=mesh, checkpointer=ckpt, checkpoint_every=cfg.checkpoint_every,
         log_path=log_path, log_every=cfg.log_every, progress=cfg.progress, description=cfg.tag,
     )
@@ -111,35 +105,39 @@ def main(argv=None):
     ckpt.close()
     log = read_training_log(log_path, cfg.checkpoint_dir)
     # Throughput from the whole log (this run and any it resumed); the median ignores the
-    # few intervals that hold a compilation.
+    # few intervals that hold a compilation.  The measured wall time per epoch of this run
+    # includes compilation and checkpoint writes.
     rates = [r["img_per_s"] for r in (log[1:] or log)]
-    seconds_per_epoch = steps_per_epoch * cfg.batch_size / float(np.median(rates)) if rates else None
-
-    score_fn = score_fn_from(lambda v, x, t: model.apply(v, x, t), {"params": state.ema_params, **constants})
-    samplers = {}
-    grids = {}
-    settings = {
-        "euler_maruyama": dict(method="euler_maruyama", steps=cfg.em_steps),
-        "pc": dict(method="pc", steps=cfg.pc_steps, snr=cfg.snr),
-        "ode": dict(method="ode", steps=1, rtol=cfg.ode_rtol, atol=cfg.ode_atol),
+    epochs_this_run = (num_steps - min(start_step, num_steps)) / steps_per_epoch
+    timing = {
+        "seconds_per_epoch_from_median_img_s": steps_per_epoch * cfg.batch_size / float(np.median(rates)) if rates else None,
+        "wall_seconds_per_epoch_this_run": train_seconds / epochs_this_run if epochs_this_run else None,
+        "epochs_this_run": epochs_this_run,
+        "train_seconds_this_run": train_seconds,
     }
-    for name, kw in settings.items():
+
+    score_fn = training.score_fn(state.ema_params, state.constants)
+    chunk = cfg.chunk_size or None
+    settings = {
+        "euler_maruyama": (sg.samplers.EulerMaruyama(), dict(steps=cfg.em_steps)),
+        "pc": (sg.samplers.PredictorCorrector(snr=cfg.snr), dict(steps=cfg.pc_steps, snr=cfg.snr)),
+        "ode": (sg.samplers.ProbabilityFlowODE(rtol=cfg.ode_rtol, atol=cfg.ode_atol), dict(rtol=cfg.ode_rtol, atol=cfg.ode_atol)),
+    }
+    samplers, grids = {}, {}
+    for name, (sampler, recorded) in settings.items():
         t1 = time.perf_counter()
         x, info = sg.sample_with_info(
-            k_sample, sde, score_fn, (28, 28, 1), cfg.num_samples, eps=cfg.eps, denoise=cfg.denoise, **kw
+            k_sample, sde, score_fn, (28, 28, 1), cfg.num_samples, method=sampler, steps=recorded.get("steps"),
+            eps=cfg.eps, denoise=cfg.denoise, chunk_size=chunk,
         )
         x = np.clip(np.asarray(x), 0.0, 1.0)
         seconds = time.perf_counter() - t1
         samplers[name] = {
-            "nfe": int(info.nfe),
-            "is": metrics.classifier_inception_score(x),
-            "fid": metrics.classifier_fid(x, x_test),
-            "seconds": seconds,
-            "denoise": cfg.denoise,
-            **{k: v for k, v in kw.items() if k != "method"},
+            "nfe": int(info.nfe), "is": metrics.classifier_inception_score(x), "fid": metrics.classifier_fid(x, x_test),
+            "seconds": seconds, "denoise": cfg.denoise, "chunk_size": chunk, **recorded,
         }
         grids[name] = os.path.join(cfg.out_dir, f"{cfg.tag}_samples_{name}.png")
-        metrics.save_image_grid(x[:64], grids[name], nrow=8, title=f"ScoreNet, {name} (NFE {int(info.nfe)})")
+        plots.save_image_grid(x[:64], grids[name], nrow=8, title=f"ScoreNet, {name} (NFE {int(info.nfe)})")
         print(name, samplers[name], flush=True)
     # The same metrics on real digits, as many as the samplers draw (the split is sorted by
     # class, so a random subset): IS of held-out digits, and FID of training digits against
@@ -153,16 +151,14 @@ def main(argv=None):
     }
     print("real digits", real_digits, flush=True)
     rec = metrics.ode_reconstruction(
-        k_sample, sde, score_fn, jnp.asarray(x_test[: cfg.reconstruction_images]), eps=cfg.eps, rtol=cfg.ode_rtol, atol=cfg.ode_atol
+        k_sample, sde, score_fn, jnp.asarray(x_test[: cfg.reconstruction_images]), eps=cfg.eps,
+        ode=settings["ode"][0], chunk_size=chunk,
     )
     curve = os.path.join(cfg.out_dir, f"{cfg.tag}_loss.png")
-    metrics.save_curves({"DSM loss": ([r["step"] for r in log], [r["loss"] for r in log])}, curve)
+    plots.save_curves({"DSM loss": ([r["step"] for r in log], [r["loss"] for r in log])}, curve)
     payload = {
-        **run_metadata(),
-        "config": dataclasses.asdict(cfg),
         "params": num_params,
-        "seconds_per_epoch": seconds_per_epoch,
-        "train_seconds_this_run": train_seconds,
+        **timing,
         "dataset": cfg.dataset,
         "train_images": int(len(x_train)),
         "epochs": cfg.epochs,
@@ -177,8 +173,8 @@ def main(argv=None):
         "figures": {"samples": grids, "loss": curve},
         "final_loss": log[-1]["loss"] if log else None,
     }
-    write_json(os.path.join(cfg.out_dir, f"{cfg.tag}.json"), payload)
-    return payload
+    paths = write_results(cfg.out_dir, cfg.tag, payload, config=cfg, command=command_for("score_mnist", argv))
+    return {**payload, **paths}
 
 
 class _ImagesOnly:

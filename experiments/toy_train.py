@@ -15,15 +15,14 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import parse_config, read_training_log, run_metadata, write_json
-from sdegen_jax import losses, train
-from sdegen_jax.data import TOY2D, SampledBatches
-from sdegen_jax.nets.adapters import score_fn_from
-from sdegen_jax.nets.mlp import TimeMLP
+from experiments._cli import command_for, parse_config, read_training_log
+from sdegen_jax import train
+from sdegen_jax.data import SampledBatches
+from sdegen_jax.results import write_results
 
 
 @dataclasses.dataclass
@@ -48,7 +47,7 @@ class Config:
     out_dir: str = "results"
     save_params: str = ""  # optional .npz of the final params (for tests)
     progress: bool = True
-    quick: bool = False
+    quick: bool = False  # seconds, for CI
 
     @classmethod
     def quick_overrides(cls):
@@ -56,15 +55,16 @@ class Config:
 
 
 SDES = {"vp": lambda: sg.sde.VPSDE(), "subvp": lambda: sg.sde.SubVPSDE(), "ve": lambda: sg.sde.VESDE(0.01, 20.0)}
+SAMPLERS = {"euler_maruyama": sg.samplers.EulerMaruyama(), "ode": sg.samplers.ProbabilityFlowODE()}
 
 
 def _sampler(dataset: str):
     if dataset == "ring":
         ring = sg.toy.ring_mixture(8, radius=4.0, std=0.5)
         return ring.sample, ring
-    if dataset not in TOY2D:
-        raise ValueError(f"unknown dataset {dataset!r}; choose 'ring' or one of {sorted(TOY2D)}.")
-    return TOY2D[dataset], None
+    if dataset not in sg.toy.TOY2D:
+        raise ValueError(f"unknown dataset {dataset!r}; choose 'ring' or one of {sorted(sg.toy.TOY2D)}.")
+    return sg.toy.TOY2D[dataset], None
 
 
 def main(argv=None):
@@ -76,19 +76,12 @@ def main(argv=None):
     mesh = train.make_mesh()
     train.sharding.check_batch_divisible(cfg.batch_size, mesh)
 
-    model = TimeMLP(features=(cfg.width,) * cfg.depth, out_dim=2, marginal_std=lambda t: sde.marginal_coeffs(t)[1])
     key = jax.random.PRNGKey(cfg.seed)
-    k_init, k_train, k_sample = jax.random.split(key, 3)
-    variables = model.init(k_init, jnp.zeros((1, 2)), jnp.zeros((1,)))
-    params, constants = variables["params"], {k: v for k, v in variables.items() if k != "params"}
-
-    def loss_fn(p, k, batch):
-        model_fn = lambda x, t: model.apply({"params": p, **constants}, x, t)
-        return losses.denoising_score_matching(k, model_fn, sde, batch, weighting="sigma2")
-
+    k_train, k_sample = jax.random.split(key)
+    model = sg.nets.TimeMLP(2, features=(cfg.width,) * cfg.depth, out_features=2,
+                            marginal_std=lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(cfg.seed))
     optimizer = train.make_optimizer(cfg.learning_rate, warmup_steps=cfg.warmup_steps, grad_clip=1.0)
-    state = train.replicate(train.TrainState.create(params, optimizer, k_train), mesh)
-    step = train.make_train_step(loss_fn, optimizer, mesh, ema_decay=cfg.ema_decay)
+    training = train.dsm_training(model, sde, mesh, optimizer=optimizer, key=k_train, ema_decay=cfg.ema_decay)
 
     if cfg.fresh and os.path.isdir(cfg.checkpoint_dir):
         import shutil
@@ -99,8 +92,8 @@ def main(argv=None):
     log_path = os.path.join(cfg.out_dir, "toy_train_log.jsonl")
     t0 = time.perf_counter()
     state = train.fit(
-        state,
-        step,
+        training.state,
+        training.step,
         SampledBatches(sampler, cfg.batch_size, seed=cfg.seed),
         num_steps=cfg.num_steps,
         mesh=mesh,
@@ -117,10 +110,13 @@ def main(argv=None):
         flat = {jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_leaves_with_path(state.params)}
         np.savez(cfg.save_params, **flat)
 
-    score_fn = score_fn_from(lambda v, x, t: model.apply(v, x, t), {"params": state.ema_params, **constants})
+    score_fn = training.score_fn(state.ema_params, state.constants)
     rows = []
     for method in [m for m in cfg.samplers.split(",") if m]:
-        x, info = sg.sample_with_info(k_sample, sde, score_fn, (2,), cfg.num_samples, method=method, steps=cfg.sample_steps)
+        if method not in SAMPLERS:
+            raise ValueError(f"unknown sampler {method!r}; choose from {sorted(SAMPLERS)}.")
+        steps = None if SAMPLERS[method].adaptive else cfg.sample_steps
+        x, info = sg.sample_with_info(k_sample, sde, score_fn, (2,), cfg.num_samples, method=SAMPLERS[method], steps=steps)
         row = {"method": method, "nfe": int(info.nfe)}
         if exact is not None:
             target = exact.marginal(sde, sde.default_eps)
@@ -129,8 +125,6 @@ def main(argv=None):
         np.save(os.path.join(cfg.out_dir, f"toy_train_{method}_samples.npy"), np.asarray(x[:2000]))
     log = read_training_log(log_path, cfg.checkpoint_dir)
     payload = {
-        **run_metadata(),
-        "config": dataclasses.asdict(cfg),
         "num_devices": mesh.devices.size,
         "params": train.count_params(state.params),
         "train_seconds_this_run": train_seconds,
@@ -141,10 +135,10 @@ def main(argv=None):
         payload["exact_sample_sliced_w1"] = sg.metrics.sliced_wasserstein1_to_mixture(
             exact.sample(jax.random.PRNGKey(2), cfg.num_samples), exact, jax.random.PRNGKey(1)
         )
-    write_json(os.path.join(cfg.out_dir, "toy_train.json"), payload)
+    paths = write_results(cfg.out_dir, "toy_train", payload, config=cfg, command=command_for("toy_train", argv))
     for r in rows:
         print(r)
-    return payload
+    return {**payload, **paths}
 
 
 if __name__ == "__main__":

@@ -34,10 +34,11 @@ def smoke(tmp_path_factory):
 
 def test_smoke_json_metadata(smoke):
     _, returned, data = smoke
-    assert set(data) >= {"meta", "settings", "results", "em_ratio", "em_ratio_grid"}
+    assert set(data) >= {"meta", "settings", "results", "em_ratio", "em_ratio_grid", "overhead", "chunking"}
     meta = data["meta"]
-    for k in ("command", "git_commit", "jax_version", "devices"):
+    for k in ("command", "git", "versions", "devices", "cpu"):
         assert k in meta
+    assert set(meta["git"]) == {"commit", "dirty", "dirty_files", "toplevel"}
     assert "--smoke" in meta["command"]
     assert isinstance(meta["devices"], list) and meta["devices"]
     assert data["settings"]["preset"] == "smoke"
@@ -83,11 +84,36 @@ def test_smoke_em_ratio(smoke):
             assert _positive_finite(r[k]), (k, r[k])
 
 
+def test_smoke_overhead_section(smoke):
+    bench, _, data = smoke
+    ov = data["overhead"]
+    assert set(ov["times"]) >= {"sample_scan", "sample_diffrax", "bare_scan", "minimal_diffeqsolve"}
+    assert ("diffusionjax" in ov["times"]) == ov["peer"]["available"]
+    if not ov["peer"]["available"]:
+        assert "not installed" in ov["peer"]["reason"]
+    for t in ov["times"].values():
+        assert _positive_finite(t["best_ms"]) and _positive_finite(t["w1"])
+    for k in ("scan_over_bare_scan", "diffrax_over_minimal_diffeqsolve", "minimal_diffeqsolve_over_bare_scan"):
+        assert _positive_finite(ov["ratios"][k])
+    assert isinstance(ov["targets"]["scan_over_bare_scan"]["met"], bool)  # a timing: its value is not asserted
+    assert ov["targets"]["diffrax"]["bound_over_minimal_diffeqsolve"] >= bench.OVERHEAD_TARGET
+
+
+def test_smoke_chunking_section(smoke):
+    _, _, data = smoke
+    ch = data["chunking"]
+    assert set(ch["rows"]) == {"none", "2"}
+    assert ch["rows"]["none"]["chunk_size"] is None and ch["rows"]["2"]["chunk_size"] == 2
+    for r in ch["rows"].values():
+        assert _positive_finite(r["score_evals_per_s"]) and _positive_finite(r["speedup_vs_whole_batch"])
+
+
 def test_table_includes_adaptive_rows(smoke):
     bench, _, data = smoke
     adaptive = dict(data["results"][0], method="ode", steps=None, adaptive=True, nfe_per_sample=97)
-    table = bench.format_tables(data["results"] + [adaptive], data["em_ratio"], data["em_ratio_grid"])
+    table = bench.format_tables(dict(data, results=data["results"] + [adaptive]))
     assert "steps=adaptive" in table and "ode" in table
     for score in bench.SCORES:
         assert f"score={score}  steps={SMOKE_STEPS}" in table
-    assert "euler_maruyama_scan" in table and "ratio(min)" in table and "over the grid" in table
+    assert "euler_maruyama_scan" in table and "min ratio" in table and "over the grid" in table
+    assert "Overhead" in table and "Chunked score evaluation" in table

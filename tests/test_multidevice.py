@@ -21,7 +21,7 @@ def _run(tmp, name, devices, *extra, background=False):
     out = os.path.join(tmp, name)
     args = [
         sys.executable, "-m", "experiments.toy_train", "--quick", "--num-steps", "20", "--log-every", "1",
-        "--batch-size", "64", "--samplers", "", "--progress", "false",
+        "--batch-size", "64", "--samplers", "", "--no-progress",
         "--checkpoint-dir", os.path.join(out, "ckpt"), "--out-dir", out, "--save-params", os.path.join(out, "params.npz"),
         *extra,
     ]

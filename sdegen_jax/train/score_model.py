@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import optax
 from flax import nnx
 
@@ -66,6 +67,8 @@ def dsm_training(
     """The train state and sharded step of `losses.denoising_score_matching` for an NNX model
     whose `__call__(x (N, ...), t (N,))` outputs a score (or ε, x0 per `parametrisation`)."""
     graphdef, params, constants = nnx.split(model, nnx.Param, ...)
+    # The compiled step donates its state: copy, so that `model` itself stays usable.
+    params, constants = jax.tree_util.tree_map(jnp.copy, (params, constants))
 
     def loss_fn(p, k, batch):
         m = nnx.merge(graphdef, p, constants)
