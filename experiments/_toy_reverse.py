@@ -10,6 +10,7 @@ and figures.  Section (c) differs and lives in each experiment.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import Sequence
@@ -20,9 +21,72 @@ import numpy as np
 from tqdm import tqdm
 
 import sdegen_jax as sg
+from experiments._cli import command_for
 from sdegen_jax.metrics.sampler_suite import evaluate_sampler
+from sdegen_jax.results import format_table, markdown_table, write_results
 
 EXACT_KEY = jax.random.PRNGKey(12345)  # exact-sample reference draws, shared by all rows
+
+
+@dataclasses.dataclass
+class SuiteConfig:
+    """The settings toy_ve and toy_vp share (each adds its SDE's and its section (c)'s)."""
+
+    steps: int = 5000  # NFE budget of every sampler in (a)
+    methods: tuple[str, ...] = sg.samplers.METHODS  # samplers by name
+    n_samples: int = 50_000  # samples per sampler in (a), except the headline row
+    n_samples_em: int = 200_000  # Euler–Maruyama at `steps`, the headline row
+    coarse_steps: tuple[int, ...] = (25,)  # (a) again at few steps, where solvers differ (not ode, annealed_langevin)
+    repeats: int = 2  # rerun a 1-D row this often when its W1 exceeds every exact-sample draw
+    steps_per_level: int = 10  # annealed Langevin: steps // M levels of M steps each (NFE = steps)
+    annealed_step_lrs: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)
+    prior_steps: tuple[int, ...] = (500, 1000, 5000)
+    prior_methods: tuple[str, ...] = ("euler_maruyama", "reverse_diffusion")
+    n_prior: int = 100_000
+    ring_steps: int = 500
+    n_ring: int = 20_000
+    ring_projections: int = 32
+    num_saves: int = 100  # states saved along the headline runs (density figures)
+    seed: int = 0
+    out_dir: str = "results"
+    quick: bool = False  # seconds, for CI
+
+    @classmethod
+    def quick_overrides(cls) -> dict:
+        return dict(
+            steps=200, methods=("euler_maruyama", "reverse_diffusion", "ancestral", "ode"), n_samples=2000, n_samples_em=4000,
+            coarse_steps=(), annealed_step_lrs=(1.0,), prior_steps=(200,), prior_methods=("euler_maruyama",), n_prior=4000,
+            ring_steps=100, n_ring=1000, ring_projections=8, num_saves=20,
+        )
+
+    def runs(self, methods, budget):
+        return sampler_runs(methods, budget, steps_per_level=self.steps_per_level, step_lrs=self.annealed_step_lrs,
+                            pc_snr=self.pc_snr)
+
+
+def common_sections(cfg: SuiteConfig, key, sde, sde_name: str, mixture, name: str):
+    """Sections (a) every sampler from exact p_T (and at the coarse budgets), (b) from the
+    prior, (d) the 2-D ring.  Returns (rows_a, rows_b, rows_d, headline from p_T, headline
+    from the prior, ring exact-sample sliced W1, ring figure path)."""
+    rows_a, fig_pT, _ = run_section(
+        jax.random.fold_in(key, 1), sde, mixture, cfg.runs(cfg.methods, cfg.steps), section="a", sde_name=sde_name,
+        n=cfg.n_samples, repeats=cfg.repeats, headline=("euler_maruyama", cfg.steps), n_headline=cfg.n_samples_em,
+        num_saves=cfg.num_saves)
+    for j, s in enumerate(cfg.coarse_steps):
+        coarse = [m for m in cfg.methods if m not in ("ode", "annealed_langevin")]
+        rows_a += run_section(jax.random.fold_in(key, 100 + j), sde, mixture, cfg.runs(coarse, s), section="a",
+                              sde_name=sde_name, n=cfg.n_samples, repeats=cfg.repeats)[0]
+    rows_b, fig_prior = [], None
+    for j, s in enumerate(cfg.prior_steps):
+        r, f, _ = run_section(jax.random.fold_in(key, 200 + j), sde, mixture, cfg.runs(cfg.prior_methods, s), section="b",
+                              sde_name=sde_name, n=cfg.n_prior, start="prior", headline=("euler_maruyama", max(cfg.prior_steps)),
+                              n_headline=cfg.n_prior, num_saves=cfg.num_saves)
+        rows_b, fig_prior = rows_b + r, f or fig_prior
+    rows_d, ring_ref, ring_fig = ring_section(
+        jax.random.fold_in(key, 4), cfg.out_dir, name, sde, sde_name, cfg.runs(cfg.methods, cfg.ring_steps), n=cfg.n_ring,
+        projections=cfg.ring_projections,
+        title=f"{sde_name} SDE, 8-Gaussian ring, {cfg.ring_steps} steps from exact p_T, exact score")
+    return rows_a, rows_b, rows_d, fig_pT, fig_prior, ring_ref, ring_fig
 
 ROW_COLUMNS = [
     ("method", "sampler", ""),
@@ -148,3 +212,18 @@ NOTE = (
     "NFE = score evaluations per sample; wall s excludes compilation (compile s). The exact score is "
     "`gmm.score_fn(sde)` (its one-sample path is unrolled over components and dimensions for speed)."
 )
+
+
+def report(cfg, name: str, argv, intro: str, sections, payload: dict, figures) -> dict:
+    """Print the sections, write results/<name>.json and .md; returns payload + paths.
+
+    sections: (markdown heading, rows, columns, text below the table or "")."""
+    print("\n\n".join(f"{h.lstrip('# ')}\n" + format_table(rows, cols) + (f"\n{note}" if note else "")
+                      for h, rows, cols, note in sections))
+    md = [intro]
+    for heading, rows, cols, note in sections:
+        md += [heading, markdown_table(rows, cols)] + ([note.replace("\n", "  \n")] if note else [])
+    md.append("Figures: " + ", ".join(f"`{os.path.basename(f)}`" for f in figures))
+    payload = dict(payload, figures=figures)
+    paths = write_results(cfg.out_dir, name, payload, config=cfg, command=command_for(name, argv), markdown="\n\n".join(md))
+    return {**payload, **paths}
