@@ -43,6 +43,13 @@ diffusionjax/utils.py (`get_times`, `get_sampler`) and solvers.py (`EulerMaruyam
   prior      VE.prior is N(0, σ_max²); ours is N(0, σ_max² − σ_min²) (the exact kernel).
   dtype      t is carried as a (1,)-shaped array per step (ts has shape (steps, 1)) and
              broadcast to (N,); dt is a (1,) array.  All float32 unless x64 is on.
+
+Speed (`main`: batch 1024, 1000 steps, 1-D exact mixture score, 15 interleaved rounds, the
+best of 3 calls per round): diffusionjax best 17.7 ms, median 18.6 ms; the bare scan best
+16.6 ms, median 17.3 ms; paired median ratio 1.07 (1.13 in a second run of 30 rounds at
+load ~1.5).  A bare scan that splits its key in the carry at every step, as diffusionjax
+does, was no faster than diffusionjax in the same rounds (best 23.8 against 21.3 ms, load ~2),
+so the key handling accounts for the difference.
 """
 
 from __future__ import annotations
