@@ -119,41 +119,12 @@ def make_em_sampler(
     return sample
 
 
-def make_bare_scan_em(
-    score_fn: ScoreFn, *, sigma_min: float, sigma_max: float, steps: int, eps: float = 1e-5
-) -> Callable[[jax.Array, jax.Array], jax.Array]:
-    """The minimal hand-written reverse EM as one jitted `lax.scan`, the timing reference:
-    grid linspace(1, eps, steps + 1) (ours), keys split up front, per step
-    x ← x + g² s(x, t) dt + g sqrt(dt) z with the batched `vmap(score_fn)`.
-    Returns `sample(key, x_init) -> x at eps` (no denoising)."""
-    _check(sigma_min, sigma_max, steps, 1, eps)
-    log_ratio = jnp.log(sigma_max / sigma_min)
-    batched = jax.vmap(score_fn)
-
-    @jax.jit
-    def sample(key, x_init):
-        ts = jnp.linspace(1.0, eps, steps + 1, dtype=x_init.dtype)
-        keys = jax.random.split(key, steps)
-
-        def body(x, inp):
-            k, t, t_next = inp
-            dt = t - t_next
-            g = sigma_min * jnp.exp(t * log_ratio) * jnp.sqrt(2.0 * log_ratio)
-            tt = jnp.full(x.shape[:1], t)
-            z = jax.random.normal(k, x.shape, x.dtype)
-            return x + g**2 * batched(x, tt) * dt + g * jnp.sqrt(dt) * z, None
-
-        x, _ = jax.lax.scan(body, x_init, (keys, ts[:-1], ts[1:]))
-        return x
-
-    return sample
-
-
 def main(argv=None) -> dict:
     """Time diffusionjax's EM against the bare scan on the exact score of seed 002's 1-D
     mixture, from its exact p_T, in interleaved rounds (order reversed every other round);
     print best and median times, the paired-median ratio and each sampler's W1 to p_eps."""
     from benchmarks._timing import Timed, paired_ratios, run_rounds
+    from benchmarks.baselines import bare_scan_em
 
     import sdegen_jax as sg
     from sdegen_jax.metrics import expected_w1_noise_floor, wasserstein1_to_mixture
@@ -172,7 +143,7 @@ def main(argv=None) -> dict:
     x_init = gmm.marginal(sde, sde.T).sample(jax.random.key(1), a.batch)
     kw = dict(sigma_min=sigma_min, sigma_max=sigma_max, steps=a.steps, eps=eps)
     djx = make_em_sampler(score_fn, batch=a.batch, **kw)
-    bare = make_bare_scan_em(score_fn, **kw)
+    bare = bare_scan_em(score_fn, **kw)
     key = jax.random.key(0)
     target = gmm.marginal(sde, eps)
     out = {"batch": a.batch, "steps": a.steps, "noise_floor_w1": expected_w1_noise_floor(target, a.batch)}
