@@ -1,29 +1,48 @@
-"""Turn a batched Flax apply into the per-sample `score_fn(x, t)` the samplers take."""
+"""Turn a batched NNX score network into the per-sample `score_fn(x, t)` the samplers take."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 import equinox as eqx
 import jax.numpy as jnp
+from flax import nnx
 
 
-class BatchedScore(eqx.Module):
-    """score_fn(x, t) for ONE sample from `apply(variables, x_batch, t_batch)`.
+class PerSampleScore(eqx.Module):
+    """score_fn(x, t) for ONE sample x (e.g. (H, W, C)) and a scalar t, from an NNX model
+    `model(x (N, ...), t (N,)) -> (N, ...)` called on x[None], t[None].
 
-    A pytree (the variables are its leaves), so samplers compiled for it are reused when
-    only the weights change.  Under the samplers' vmap the batch axis of 1 added here
-    becomes the real batch.
+    A pytree: the graph definition is a static field, the state (arrays) its leaves, so a
+    sampler compiled for it is reused when only the weights change.  The model is rebuilt
+    with `nnx.merge` at trace time only.  Under the samplers' `vmap` the batch axis of 1
+    added here becomes the real batch; the library's fast layers keep that as fast as a
+    batched call.
     """
 
-    apply: Callable = eqx.field(static=True)
-    variables: Any
+    graphdef: nnx.GraphDef = eqx.field(static=True)
+    states: tuple
+
+    def model(self) -> nnx.Module:
+        """The NNX model (a fresh object each call; its arrays are this score_fn's leaves)."""
+        return nnx.merge(self.graphdef, *self.states)
 
     def __call__(self, x, t):
-        out = self.apply(self.variables, x[None], jnp.reshape(jnp.asarray(t, x.dtype), (1,)))
+        out = self.model()(x[None], jnp.reshape(jnp.asarray(t, x.dtype), (1,)))
         return out[0]
 
 
-def score_fn_from(apply: Callable, variables: Any) -> BatchedScore:
-    """`apply(variables, x (N, ...), t (N,)) -> (N, ...)` as a per-sample score_fn."""
-    return BatchedScore(apply, variables)
+def score_fn_from(model_or_graphdef, *states) -> PerSampleScore:
+    """`score_fn_from(model)` or `score_fn_from(graphdef, state, ...)` (as from `nnx.split`):
+    the per-sample `score_fn(x, t)` of a batched NNX model `model(x (N, ...), t (N,))`."""
+    if isinstance(model_or_graphdef, nnx.GraphDef):
+        if not states:
+            raise ValueError("score_fn_from(graphdef, state, ...): pass the state(s) from nnx.split with the graphdef.")
+        return PerSampleScore(model_or_graphdef, tuple(states))
+    if states:
+        raise ValueError("score_fn_from(model) takes a model alone; pass (graphdef, *states) to give states.")
+    if not isinstance(model_or_graphdef, nnx.Module):
+        raise ValueError(
+            f"score_fn_from takes an nnx.Module or (nnx.GraphDef, state, ...); got {type(model_or_graphdef).__name__}. "
+            "A plain function score_fn(x, t) can be passed to the samplers directly."
+        )
+    graphdef, state = nnx.split(model_or_graphdef)
+    return PerSampleScore(graphdef, (state,))

@@ -1,6 +1,6 @@
 """GroupNorm over NHWC feature maps, written for few memory passes.
 
-Same function and parameters as `flax.linen.GroupNorm(num_groups, epsilon)` on NHWC input
+Same function and parameters as `flax.nnx.GroupNorm(C, num_groups, epsilon=epsilon)` on NHWC input
 (statistics over H, W and the channels of a group, biased variance E[x²] − E[x]² clipped
 at 0 as flax's default "fast variance", per-channel "scale" and "bias"), but computed as
 
@@ -11,18 +11,16 @@ at 0 as flax's default "fast variance", per-channel "scale" and "bias"), but com
 with a = scale · rsqrt(var + ε), b = bias − mean · a.  Autodiff of this form needs two more
 passes (Σ_hw dy, Σ_hw dy·x, then dx = a·dy + u[n,c] + v[n,c]·x), against the many
 reductions over a 5-D (N, H, W, G, C/G) view that the generic layer produces: GroupNorm
-+ swish forward and backward take about half the time of `nn.GroupNorm`'s at ScoreNet's
-shapes (section "layers" of results/bench_train_throughput.json); the whole training step
-gains a few percent.  Plain JAX, so every autodiff mode works.
++ swish forward and backward take about half the time of `nnx.GroupNorm`'s at ScoreNet's
+shapes (section "group_norm_plus_swish" of results/bench_layers.json); the whole training
+step gains a few percent.  Plain JAX, so every autodiff mode works.
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from flax import nnx
 from jax import lax
 
 
@@ -49,17 +47,22 @@ def group_norm(x: jax.Array, scale: jax.Array, bias: jax.Array, num_groups: int,
     return (xf * a.reshape(shape) + b.reshape(shape)).astype(x.dtype)
 
 
-class GroupNorm(nn.Module):
-    """Drop-in for `nn.GroupNorm(num_groups, epsilon)` on channels-last input; same params."""
+class GroupNorm(nnx.Module):
+    """Drop-in for `nnx.GroupNorm(num_features, num_groups, epsilon=epsilon)` on
+    channels-last input: same state ("scale" ones, "bias" zeros, drawing the same two keys
+    from `rngs`) and output, computed by `group_norm`."""
 
-    num_groups: int = 32
-    epsilon: float = 1e-5
-    scale_init: Callable = nn.initializers.ones_init()
-    bias_init: Callable = nn.initializers.zeros_init()
+    def __init__(self, num_features: int, num_groups: int = 32, epsilon: float = 1e-5, *, rngs: nnx.Rngs):
+        if num_groups <= 0 or num_features % num_groups:
+            raise ValueError(
+                f"num_groups ({num_groups}) must divide num_features ({num_features}); pick a divisor of "
+                f"{num_features}."
+            )
+        self.num_features, self.num_groups, self.epsilon = num_features, num_groups, epsilon
+        self.scale = nnx.Param(nnx.initializers.ones_init()(rngs.params(), (num_features,)))
+        self.bias = nnx.Param(nnx.initializers.zeros_init()(rngs.params(), (num_features,)))
 
-    @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        C = x.shape[-1]
-        scale = self.param("scale", self.scale_init, (C,))
-        bias = self.param("bias", self.bias_init, (C,))
-        return group_norm(x, scale, bias, self.num_groups, self.epsilon)
+        if x.ndim < 2 or x.shape[-1] != self.num_features:
+            raise ValueError(f"GroupNorm takes (N, ..., {self.num_features}) inputs; got shape {x.shape}.")
+        return group_norm(x, self.scale[...], self.bias[...], self.num_groups, self.epsilon)

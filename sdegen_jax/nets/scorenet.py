@@ -14,29 +14,34 @@ embed_dim 256, 'VALID' convolutions 28→26→12→5→2 and back 2→5→12→2
   out = ConvT3×3 s1 ([h,h1]) → 1 (with bias) / marginal_std(t)          26 → 28
 
 (GN·(· + Dense) means the Dense(embed) output is added, broadcast over space, before the
-GroupNorm; "op1" is output_padding=1.)  GroupNorm uses PyTorch's epsilon 1e-5.
+GroupNorm; "op1" is output_padding=1.)  GroupNorm uses PyTorch's epsilon 1e-5.  Any H, W of
+the form 8k + 12 (20, 28, 36, ...) runs the same 'VALID' path.
 
-Parameters: 1,115,297 trainable ("params") + 128 fixed Fourier frequencies ("constants")
+State: 1,115,297 trainable `nnx.Param`s + 128 fixed Fourier frequencies (a `Constant`)
 = 1,115,425, the figure of seed 000 Table 1 (PyTorch's `parameters()` counts the tutorial's
-`requires_grad=False` W).  See `count_params`.
+`requires_grad=False` W): `sdegen_jax._tree.count_params(nnx.state(model))`.  Paths:
+fourier.W, embed, conv1–4, dense1–7, gnorm1–4, tconv4–1, tgnorm4–2 (kernel, bias, scale).
 
-Speed (DESIGN.md §4): `upsample` and `downsample` choose how the transposed and the
-ordinary convolutions are computed; every choice has the same parameters (names, shapes,
-initialisers) and computes the same function, so parameters move freely between them.
-  "gemm" (default)  no dilated convolution anywhere: transposed convolutions run forward as
-                    GEMM + col2im and backward as im2col + two GEMMs; strided convolutions
-                    run forward natively, their input gradient as GEMM + col2im and their
-                    kernel gradient as im2col + GEMM (`conv_transpose_gemm`,
-                    `conv_gemm_grad`, via `jax.custom_vjp`).
-  "subpixel" / "space_to_depth"   the sub-pixel / space-to-depth rewrites (stride-1
-                    convolutions only, plain autodiff).
-  "plain"           `nn.ConvTranspose` / `nn.Conv`, the straightforward port.
-`norm="fast"` (default) computes GroupNorm from per-channel sums in fewer memory passes
-(`group_norm.py`); `norm="flax"` uses `nn.GroupNorm`.  Same parameters either way.
-`ScoreNet(std, upsample="plain", downsample="plain", norm="flax")` is the straightforward
-port, kept as the reference and the benchmark baseline.
-The custom-VJP paths support reverse mode and vmap but not forward mode (`jax.jvp`,
-`jax.jacfwd`): use upsample="plain", downsample="plain" for that.
+Speed (DESIGN.md §4): `layers` chooses how the convolutions and GroupNorms are computed;
+both choices have the same state (paths, shapes, initialisers drawn in the same order from
+`rngs`) and compute the same function, so `nnx.update(plain, nnx.state(fast))` moves
+weights between them.
+  "fast" (default)  no dilated convolution anywhere: transposed convolutions are GEMM +
+                    col2im (`conv_transpose_gemm`), strided convolutions im2col + GEMM
+                    (`strided_conv_gemm`), GroupNorm from per-channel sums in fewer memory
+                    passes (`group_norm`).  Plain JAX with no custom derivative rules:
+                    reverse mode (GEMMs + im2col/col2im), forward mode (`jax.jvp`,
+                    `jax.jacfwd`, e.g. sliced score matching, Hutchinson divergences), any
+                    order, and `jax.vmap` of a per-sample call all work and stay fast.
+  "plain"           `nnx.Conv`, `nnx.ConvTranspose`, `nnx.GroupNorm`: the straightforward
+                    port, kept as the reference and the benchmark baseline (its transposed
+                    convolutions' gradients are about 10× slower on the CPU).
+Called per sample under `jax.vmap` (`lambda x, t: model(x[None], t[None])[0]`, as the
+library's losses and samplers do), the fast net computes the same numbers and its forward
+runs as fast as a batched call; its training step is about 12% slower on the XLA CPU
+backend (batch 64): the kernel gradients then contract the vmap axis and the pixels as
+two separate axes, and XLA brings such a rank-3 GEMM operand into a canonical layout with
+one transposing copy, where a batched call's rank-2 GEMM reads it in place.
 
 Layout: x is NHWC (N, 28, 28, 1), t is (N,).  `marginal_std` maps t (N,) to the std of the
 perturbation kernel (N,), e.g. `lambda t: sde.marginal_coeffs(t)[1]` for
@@ -45,88 +50,112 @@ perturbation kernel (N,), e.g. `lambda t: sde.marginal_coeffs(t)[1]` for
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Sequence
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from flax import nnx
 
-from .conv_transpose import IMPLS as UPSAMPLE_IMPLS
 from .conv_transpose import FastConvTranspose, conv_transpose_padding
-from .strided_conv import IMPLS as DOWNSAMPLE_IMPLS
-from .strided_conv import FastConv
 from .group_norm import GroupNorm
+from .strided_conv import FastConv
 from .time_embedding import GaussianFourierProjection
 
-
-NORMS = ("fast", "flax")
-
-
-def count_params(tree) -> int:
-    """Number of scalars in a pytree of arrays or `jax.ShapeDtypeStruct`s (e.g. from
-    `jax.eval_shape(model.init, ...)`): `variables["params"]` or all `variables`."""
-    return sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(tree))
+LAYERS = ("fast", "plain")
 
 
-class ScoreNet(nn.Module):
-    """Song's tutorial ScoreNet; `__call__(x (N,28,28,1), t (N,)) -> score (N,28,28,1)`."""
+def _valid_sizes_message(size: int) -> str | None:
+    """None when `size` runs ScoreNet's 'VALID' path (8k + 12, k ≥ 1), else why not."""
+    if size >= 20 and size % 8 == 4:
+        return None
+    return f"{size} is not of the form 8k + 12 (20, 28, 36, ...); pad or crop the images to such a size (MNIST: 28)"
 
-    marginal_std: Callable[[jax.Array], jax.Array]
-    channels: Sequence[int] = (32, 64, 128, 256)
-    embed_dim: int = 256
-    fourier_scale: float = 30.0
-    upsample: str = "gemm"
-    downsample: str = "gemm"
-    norm: str = "fast"
-    precision: Any = None
 
-    def _down(self, features, strides, name):
-        kw = dict(kernel_size=(3, 3), strides=(strides, strides), use_bias=False, precision=self.precision, name=name)
-        if self.downsample == "plain":
-            return nn.Conv(features, padding="VALID", **kw)
-        return FastConv(features, impl=self.downsample, **kw)
+class ScoreNet(nnx.Module):
+    """Song's tutorial ScoreNet; `__call__(x (N,H,W,C), t (N,)) -> score (N,H,W,C)`."""
 
-    def _up(self, features, strides, output_padding, use_bias, name):
-        kw = dict(kernel_size=(3, 3), strides=(strides, strides), use_bias=use_bias, precision=self.precision, name=name)
-        if self.upsample == "plain":
-            return nn.ConvTranspose(features, padding=conv_transpose_padding((3, 3), output_padding), **kw)
-        return FastConvTranspose(features, output_padding=output_padding, impl=self.upsample, **kw)
-
-    @nn.compact
-    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
-        if self.upsample not in UPSAMPLE_IMPLS or self.downsample not in DOWNSAMPLE_IMPLS or self.norm not in NORMS:
+    def __init__(
+        self,
+        marginal_std: Callable[[jax.Array], jax.Array],
+        *,
+        in_channels: int = 1,
+        channels: Sequence[int] = (32, 64, 128, 256),
+        embed_dim: int = 256,
+        fourier_scale: float = 30.0,
+        layers: str = "fast",
+        precision: Any = None,
+        rngs: nnx.Rngs,
+    ):
+        if layers not in LAYERS:
+            raise ValueError(f"ScoreNet: layers must be one of {LAYERS} ('fast': exact GEMM layers), got {layers!r}.")
+        ch = tuple(int(c) for c in channels)
+        if len(ch) != 4:
+            raise ValueError(f"ScoreNet: channels must have 4 entries (one per resolution), got {channels!r}.")
+        if any(c <= 0 or c % 32 for c in ch):
             raise ValueError(
-                f"ScoreNet: upsample must be one of {UPSAMPLE_IMPLS}, downsample one of {DOWNSAMPLE_IMPLS} and "
-                f"norm one of {NORMS}; got {self.upsample!r}, {self.downsample!r}, {self.norm!r}."
+                f"ScoreNet: every channel count must be a multiple of 32 (its GroupNorms have 32 groups), got {ch}."
             )
-        if x.ndim != 4 or jnp.shape(t) != x.shape[:1]:
-            raise ValueError(f"ScoreNet takes x (N, H, W, C) and t (N,); got x {x.shape}, t {jnp.shape(t)}.")
-        ch = tuple(self.channels)
-        act = nn.swish
-        if self.norm == "flax":
-            gn = lambda groups, name: nn.GroupNorm(num_groups=groups, epsilon=1e-5, name=name)
-        else:
-            gn = lambda groups, name: GroupNorm(num_groups=groups, epsilon=1e-5, name=name)
-        dense = lambda f, name: nn.Dense(f, name=name)(embed)[:, None, None, :]
+        self.marginal_std = marginal_std
+        self.in_channels, self.channels, self.embed_dim = in_channels, ch, embed_dim
+        self.layers, self.precision = layers, precision
 
-        embed = GaussianFourierProjection(self.embed_dim, self.fourier_scale, name="fourier")(t)
-        embed = act(nn.Dense(self.embed_dim, name="embed")(embed))
+        fast = layers == "fast"
 
+        def down(cin, cout, stride):
+            kw = dict(kernel_size=(3, 3), strides=(stride, stride), use_bias=False, precision=precision, rngs=rngs)
+            return FastConv(cin, cout, **kw) if fast else nnx.Conv(cin, cout, padding="VALID", **kw)
+
+        def up(cin, cout, stride, output_padding, use_bias):
+            kw = dict(kernel_size=(3, 3), strides=(stride, stride), use_bias=use_bias, precision=precision, rngs=rngs)
+            if fast:
+                return FastConvTranspose(cin, cout, output_padding=output_padding, **kw)
+            return nnx.ConvTranspose(cin, cout, padding=conv_transpose_padding((3, 3), output_padding), **kw)
+
+        def gn(features, groups):
+            if fast:
+                return GroupNorm(features, groups, 1e-5, rngs=rngs)
+            return nnx.GroupNorm(features, groups, epsilon=1e-5, rngs=rngs)
+
+        def dense(features):
+            return nnx.Linear(embed_dim, features, rngs=rngs)
+
+        self.fourier = GaussianFourierProjection(embed_dim, fourier_scale, rngs=rngs)
+        self.embed = nnx.Linear(embed_dim, embed_dim, rngs=rngs)
         # Encoder.
-        h1 = act(gn(4, "gnorm1")(self._down(ch[0], 1, "conv1")(x) + dense(ch[0], "dense1")))
-        h2 = act(gn(32, "gnorm2")(self._down(ch[1], 2, "conv2")(h1) + dense(ch[1], "dense2")))
-        h3 = act(gn(32, "gnorm3")(self._down(ch[2], 2, "conv3")(h2) + dense(ch[2], "dense3")))
-        h4 = act(gn(32, "gnorm4")(self._down(ch[3], 2, "conv4")(h3) + dense(ch[3], "dense4")))
-
+        self.conv1, self.dense1, self.gnorm1 = down(in_channels, ch[0], 1), dense(ch[0]), gn(ch[0], 4)
+        self.conv2, self.dense2, self.gnorm2 = down(ch[0], ch[1], 2), dense(ch[1]), gn(ch[1], 32)
+        self.conv3, self.dense3, self.gnorm3 = down(ch[1], ch[2], 2), dense(ch[2]), gn(ch[2], 32)
+        self.conv4, self.dense4, self.gnorm4 = down(ch[2], ch[3], 2), dense(ch[3]), gn(ch[3], 32)
         # Decoder with skip connections.
-        h = self._up(ch[2], 2, 0, False, "tconv4")(h4)
-        h = act(gn(32, "tgnorm4")(h + dense(ch[2], "dense5")))
-        h = self._up(ch[1], 2, 1, False, "tconv3")(jnp.concatenate([h, h3], axis=-1))
-        h = act(gn(32, "tgnorm3")(h + dense(ch[1], "dense6")))
-        h = self._up(ch[0], 2, 1, False, "tconv2")(jnp.concatenate([h, h2], axis=-1))
-        h = act(gn(32, "tgnorm2")(h + dense(ch[0], "dense7")))
-        h = self._up(x.shape[-1], 1, 0, True, "tconv1")(jnp.concatenate([h, h1], axis=-1))
+        self.tconv4, self.dense5, self.tgnorm4 = up(ch[3], ch[2], 2, 0, False), dense(ch[2]), gn(ch[2], 32)
+        self.tconv3, self.dense6, self.tgnorm3 = up(2 * ch[2], ch[1], 2, 1, False), dense(ch[1]), gn(ch[1], 32)
+        self.tconv2, self.dense7, self.tgnorm2 = up(2 * ch[1], ch[0], 2, 1, False), dense(ch[0]), gn(ch[0], 32)
+        self.tconv1 = up(2 * ch[0], in_channels, 1, 0, True)
+
+    def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
+        if x.ndim != 4 or jnp.shape(t) != x.shape[:1] or x.shape[-1] != self.in_channels:
+            raise ValueError(
+                f"ScoreNet takes x (N, H, W, C) with C = in_channels = {self.in_channels} and t (N,); got x "
+                f"{x.shape}, t {jnp.shape(t)}."
+            )
+        for axis, size in zip("HW", x.shape[1:3]):
+            if (why := _valid_sizes_message(size)) is not None:
+                raise ValueError(f"ScoreNet: image {axis} = {why}.")
+        act = nnx.swish
+        embed = act(self.embed(self.fourier(t)))
+
+        def add_time(h, dense):
+            return h + dense(embed)[:, None, None, :].astype(h.dtype)
+
+        h1 = act(self.gnorm1(add_time(self.conv1(x), self.dense1)))
+        h2 = act(self.gnorm2(add_time(self.conv2(h1), self.dense2)))
+        h3 = act(self.gnorm3(add_time(self.conv3(h2), self.dense3)))
+        h4 = act(self.gnorm4(add_time(self.conv4(h3), self.dense4)))
+
+        h = act(self.tgnorm4(add_time(self.tconv4(h4), self.dense5)))
+        h = act(self.tgnorm3(add_time(self.tconv3(jnp.concatenate([h, h3], axis=-1)), self.dense6)))
+        h = act(self.tgnorm2(add_time(self.tconv2(jnp.concatenate([h, h2], axis=-1)), self.dense7)))
+        h = self.tconv1(jnp.concatenate([h, h1], axis=-1))
 
         std = jnp.asarray(self.marginal_std(t), h.dtype)
         return h / std[:, None, None, None]
