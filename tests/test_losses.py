@@ -157,3 +157,18 @@ def test_sliced_score_matching_uses_the_given_time():
     assert at[0.5] < at[0.0] and at[0.5] < at[1.0], at
     # closed form at the optimum: E[tr ∇s + ½‖s‖²] = −d/1.5 + ½·d/1.5 = −1/1.5 for d = 2
     np.testing.assert_allclose(at[0.5], -1.0 / 1.5, atol=0.02)
+
+
+def test_a_batched_form_gives_the_same_loss_as_the_per_example_vmap():
+    """model_fn.batched, when present (the NNX adapters), replaces the vmap of model_fn: same loss."""
+    from flax import nnx
+
+    sde = sg.sde.VPSDE()
+    net = sg.nets.TimeMLP(3, features=(16, 16), marginal_std=lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(0))
+    model_fn = sg.nets.score_fn_from(net)
+    per_example = lambda x, t: model_fn(x, t)  # the same function without a batched form
+    x0 = jax.random.normal(jax.random.PRNGKey(0), (64, 3))
+    key = jax.random.PRNGKey(1)
+    np.testing.assert_allclose(
+        L.denoising_score_matching(key, sde, model_fn, x0), L.denoising_score_matching(key, sde, per_example, x0), rtol=1e-5
+    )

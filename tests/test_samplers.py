@@ -403,3 +403,15 @@ def test_samplers_that_need_a_kernel_say_so(method):
         sg.sample(jax.random.PRNGKey(0), gbm, lambda x, t: -x, (1,), 4, method=method, steps=4)
     with pytest.raises(ValueError, match=r"denoise=True .* needs `marginal_coeffs`"):
         sg.sample(jax.random.PRNGKey(0), gbm, lambda x, t: -x, (1,), 4, steps=4, denoise=True)
+
+
+def test_batched_score_forms_evaluate_chunks_like_the_per_sample_call():
+    from flax import nnx
+
+    sde = sg.sde.VPSDE()
+    net = sg.nets.TimeMLP(2, features=(16,), marginal_std=lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(0))
+    score = sg.nets.score_fn_from(net)
+    x = jax.random.normal(jax.random.PRNGKey(0), (10, 2))
+    ref = jax.vmap(score, in_axes=(0, None))(x, 0.3)
+    for chunk in (None, 3, 5, 10, 20):
+        np.testing.assert_allclose(sg.samplers.batch_score(score, chunk)(x, 0.3), ref, rtol=1e-4, atol=1e-5)  # GEMM order

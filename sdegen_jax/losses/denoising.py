@@ -12,7 +12,9 @@ example and average over the batch.
 
 Calling convention (the library's): `loss(key, sde, model_fn, x0_batch, *, options)` with
 `model_fn(x, t)` a function of ONE example and a scalar time (a score, ε or x0 prediction),
-vmapped here over the batch; e.g. `sg.nets.score_fn_from(model)` or any JAX function.  The
+vmapped here over the batch; e.g. `sg.nets.score_fn_from(model)` or any JAX function.  An
+object may also offer `model_fn.batched(x (N, ...), t (N,))`, the same function on a whole
+batch, which is then called instead of the vmap (the NNX adapters do; see `_apply`).  The
 SDE must have a closed-form Gaussian kernel (`marginal_coeffs`).  No Flax is imported here.
 """
 
@@ -104,8 +106,10 @@ def _noisy_batch(key, sde, x0, eps, time_sampling, purpose):
 
 
 def _apply(model_fn, x_t, t, x0):
-    """The per-example model_fn(x, t) over the batch, its output checked against x0's shape."""
-    out = jax.vmap(model_fn)(x_t, t)
+    """The per-example model_fn(x, t) over the batch (or its `batched` form when it has one),
+    its output checked against x0's shape."""
+    batched = getattr(model_fn, "batched", None)
+    out = batched(x_t, t) if batched is not None else jax.vmap(model_fn)(x_t, t)
     if out.shape != x0.shape:
         raise ValueError(
             f"model output has shape {out.shape[1:]} per example; it must match the data's {x0.shape[1:]} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 
 from .._checks import check_int_at_least
 
@@ -38,5 +39,24 @@ def map_batch(fn: Callable, chunk_size: int | None = None) -> Callable:
 
 
 def batch_score(score_fn: Callable, chunk_size: int | None = None) -> Callable:
-    """Per-sample `score_fn(x, t)` → `scores(x_batch, t)` with a shared scalar t."""
-    return lambda x, t: map_batch(lambda xi: score_fn(xi, t), chunk_size)(x)
+    """Per-sample `score_fn(x, t)` → `scores(x_batch, t)` with a shared scalar t.
+
+    When `score_fn` has a `batched(x (N, ...), t (N,))` form (the NNX adapters do), that is
+    called on each chunk instead of a vmap of the per-sample call.
+    """
+    check_chunk_size(chunk_size)
+    batched = getattr(score_fn, "batched", None)
+    if batched is None:
+        return lambda x, t: map_batch(lambda xi: score_fn(xi, t), chunk_size)(x)
+
+    def scores(x, t):
+        n = x.shape[0]
+        tt = jnp.full((n,), t, dtype=jnp.result_type(t, float))
+        if chunk_size is None or chunk_size >= n:
+            return batched(x, tt)
+        k, rest = divmod(n, chunk_size)
+        head = jax.lax.map(lambda xc: batched(xc, tt[:chunk_size]), x[: k * chunk_size].reshape(k, chunk_size, *x.shape[1:]))
+        head = head.reshape(k * chunk_size, *head.shape[2:])
+        return jnp.concatenate([head, batched(x[k * chunk_size :], tt[:rest])]) if rest else head
+
+    return scores

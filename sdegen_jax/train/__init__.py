@@ -6,7 +6,7 @@ from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
 from .optimizer import make_optimizer
 from .sharding import DATA_AXIS, batch_sharding, make_mesh, replicate, replicated, shard_batch
 from .._tree import count_params
-from .score_model import ModelTraining, dsm_training, model_fn_of
+from .score_model import ModelTraining, dsm_training
 from .state import TrainState
 from .step import ema_decay_at, ema_update, make_train_step
 
@@ -14,7 +14,6 @@ __all__ = [
     "TrainState",
     "dsm_training",
     "ModelTraining",
-    "model_fn_of",
     "count_params",
     "make_optimizer",
     "make_train_step",

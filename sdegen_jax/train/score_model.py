@@ -46,11 +46,6 @@ class ModelTraining(NamedTuple):
         return score_fn_from(self.model(params, constants))
 
 
-def model_fn_of(model) -> Callable:
-    """A batched NNX model `model(x (N, ...), t (N,))` as the per-example `model_fn(x, t)`."""
-    return lambda x, t: model(x[None], t[None])[0]
-
-
 def dsm_training(
     model: nnx.Module,
     sde,
@@ -71,10 +66,11 @@ def dsm_training(
     params, constants = jax.tree_util.tree_map(jnp.copy, (params, constants))
 
     def loss_fn(p, k, batch):
-        m = nnx.merge(graphdef, p, constants)
+        # The per-example model_fn of the library's convention, with its batched form (one
+        # batched network call; see sg.nets.adapters).
         return losses.denoising_score_matching(
-            k, sde, model_fn_of(m), batch, weighting=weighting, parametrisation=parametrisation, eps=eps,
-            time_sampling=time_sampling,
+            k, sde, score_fn_from(graphdef, p, constants), batch, weighting=weighting,
+            parametrisation=parametrisation, eps=eps, time_sampling=time_sampling,
         )
 
     state = replicate(TrainState.create(params, optimizer, key, constants=constants), mesh)
