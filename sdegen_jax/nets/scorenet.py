@@ -142,20 +142,32 @@ class ScoreNet(nnx.Module):
             if (why := _valid_sizes_message(size)) is not None:
                 raise ValueError(f"ScoreNet: image {axis} = {why}.")
         act = nnx.swish
-        embed = act(self.embed(self.fourier(t)))
+        # Named scopes name every op after its layer in HLO metadata (profiles, dumps).
+        with jax.named_scope("ScoreNet"):
+            with jax.named_scope("embed"):
+                embed = act(self.embed(self.fourier(t)))
 
-        def add_time(h, dense):
-            return h + dense(embed)[:, None, None, :].astype(h.dtype)
+            def down(i, h):
+                with jax.named_scope(f"conv{i}"):
+                    h = getattr(self, f"conv{i}")(h)
+                with jax.named_scope(f"gnorm{i}"):
+                    return act(getattr(self, f"gnorm{i}")(h + getattr(self, f"dense{i}")(embed)[:, None, None, :].astype(h.dtype)))
 
-        h1 = act(self.gnorm1(add_time(self.conv1(x), self.dense1)))
-        h2 = act(self.gnorm2(add_time(self.conv2(h1), self.dense2)))
-        h3 = act(self.gnorm3(add_time(self.conv3(h2), self.dense3)))
-        h4 = act(self.gnorm4(add_time(self.conv4(h3), self.dense4)))
+            def up(i, dense_i, h):
+                with jax.named_scope(f"tconv{i}"):
+                    h = getattr(self, f"tconv{i}")(h)
+                with jax.named_scope(f"tgnorm{i}"):
+                    return act(getattr(self, f"tgnorm{i}")(h + getattr(self, f"dense{dense_i}")(embed)[:, None, None, :].astype(h.dtype)))
 
-        h = act(self.tgnorm4(add_time(self.tconv4(h4), self.dense5)))
-        h = act(self.tgnorm3(add_time(self.tconv3(jnp.concatenate([h, h3], axis=-1)), self.dense6)))
-        h = act(self.tgnorm2(add_time(self.tconv2(jnp.concatenate([h, h2], axis=-1)), self.dense7)))
-        h = self.tconv1(jnp.concatenate([h, h1], axis=-1))
+            h1 = down(1, x)
+            h2 = down(2, h1)
+            h3 = down(3, h2)
+            h4 = down(4, h3)
+            h = up(4, 5, h4)
+            h = up(3, 6, jnp.concatenate([h, h3], axis=-1))
+            h = up(2, 7, jnp.concatenate([h, h2], axis=-1))
+            with jax.named_scope("tconv1"):
+                h = self.tconv1(jnp.concatenate([h, h1], axis=-1))
 
         std = jnp.asarray(self.marginal_std(t), h.dtype)
         return h / std[:, None, None, None]
