@@ -30,9 +30,11 @@ plus a 2048×2048 `jnp.dot` ("peak").  Each round runs a function up to 3 times 
 report the best round (under contention noise only adds time), the median, and ratios as the
 median over rounds of same-round pairs.  `cpu_ms` is the process CPU time of one call.
 
-FLOPs come from XLA's cost analysis of the compiled plain forward and train step, per image;
-effective GFLOP/s = these useful FLOPs / time for every variant, and "fraction of peak"
-divides by the best matmul rate measured in the same rounds.
+FLOPs come from XLA's cost analysis of the compiled plain forward and train step, per image
+at the first batch size (the step's clipping, Adam and EMA add about 22 MFLOP a step, spread
+over the batch: 0.3 MFLOP/img at batch 64); effective GFLOP/s = these useful FLOPs / time for
+every variant, and "fraction of peak" divides by the best matmul rate measured in the same
+rounds.
 
 Sections of the JSON: scorenet, scorenet_plain, torch {batch: {train_img_s, forward_img_s,
 ...}}; speedup (fast over plain); vs_torch (fast over torch, paired); flops; peak; xla_flags

@@ -61,10 +61,13 @@ def test_smoke_throughput_structure(smoke):
 def test_smoke_flops_match_the_tutorial_figures(smoke):
     _, _, data = smoke
     flops = data["flops"]["mflop_per_img"]
+    batch = data["settings"]["batches"][0]
     for variant in ("fast", "plain"):
-        # XLA's cost analysis against the 34 MFLOP/img forward and 102 MFLOP/img training step.
+        # XLA's cost analysis against the 34 MFLOP/img forward and 102 MFLOP/img network
+        # training step; the library's step also runs clipping, Adam and the EMA on 1.1M
+        # parameters (about 20 FLOP each, 22 MFLOP a step), spread over the batch.
         assert 0.9 * 34 < flops[variant]["forward"] < 1.1 * 34, flops
-        assert 0.9 * 102 < flops[variant]["train"] < 1.1 * 102, flops
+        assert 0.9 * 102 < flops[variant]["train"] < 1.1 * 102 + 25 / batch, flops
 
 
 def test_smoke_flags_and_precision_sections(smoke):
