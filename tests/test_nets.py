@@ -528,23 +528,24 @@ def test_score_fn_from_is_a_per_sample_pytree(scorenet_pair):
     @partial(jax.jit, compiler_options=QUICK_COMPILE)
     def outputs(score_fn, x, t):
         traces.append(1)
-        return score_fn.model()(x, t), score_fn(x[1], t[1]), jax.vmap(score_fn)(x, t)
+        return score_fn.model()(x, t), score_fn(x[1], t[1]), jax.vmap(score_fn)(x, t), score_fn.batched(x, t)
 
     score_fn = score_fn_from(fast)
     assert isinstance(score_fn, PerSampleScore)
-    batched, one, mapped = outputs(score_fn, x, t)
+    batched, one, mapped, fast_path = outputs(score_fn, x, t)
     assert one.shape == (28, 28, 1)
     assert_close(batched[1], one)
     assert_close(batched, mapped)
+    assert_close(batched, fast_path)
     # Its leaves are the state: new weights (same graph) reuse the compiled function.
     assert len(jax.tree_util.tree_leaves(score_fn)) == len(jax.tree_util.tree_leaves(nnx.state(fast)))
     graphdef, params, rest = nnx.split(fast, nnx.Param, ...)
     halved = jax.tree.map(lambda a: 0.5 * a, params)
-    batched2, _, _ = outputs(score_fn_from(nnx.merge(graphdef, halved, rest)), x, t)
+    batched2, *_ = outputs(score_fn_from(nnx.merge(graphdef, halved, rest)), x, t)
     assert len(traces) == 1
     assert not np.allclose(batched, batched2)
     # (graphdef, *states) as from nnx.split: the same function of the same weights.
-    batched3, _, _ = outputs(score_fn_from(graphdef, halved, rest), x, t)
+    batched3, *_ = outputs(score_fn_from(graphdef, halved, rest), x, t)
     assert_close(batched2, batched3)
     with pytest.raises(ValueError, match="state"):
         score_fn_from(graphdef)

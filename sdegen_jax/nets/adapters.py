@@ -15,8 +15,8 @@ class PerSampleScore(eqx.Module):
     A pytree: the graph definition is a static field, the state (arrays) its leaves, so a
     sampler compiled for it is reused when only the weights change.  The model is rebuilt
     with `nnx.merge` at trace time only.  Under the samplers' `vmap` the batch axis of 1
-    added here becomes the real batch; the library's fast layers keep that as fast as a
-    batched call.
+    added here becomes the real batch: the same numbers, and with the fast layers the same
+    forward speed as a batched call (the training step is slower, see `batched`).
     """
 
     graphdef: nnx.GraphDef = eqx.field(static=True)
