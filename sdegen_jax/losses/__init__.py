@@ -7,6 +7,7 @@ from .denoising import (
     perturb,
     x0_prediction_loss,
 )
+from .fourier_x0 import fourier_x0_loss
 from .parametrisations import (
     PARAMETRISATIONS,
     eps_to_score,
@@ -24,6 +25,7 @@ __all__ = [
     "denoising_score_matching",
     "eps_prediction_loss",
     "x0_prediction_loss",
+    "fourier_x0_loss",
     "perturb",
     "exact_score_matching",
     "sliced_score_matching",

@@ -35,11 +35,13 @@ ModelFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 
 def _bcast(v, x):
-    return v.reshape((-1,) + (1,) * (x.ndim - 1))
+    """Per-example coefficients (n,) — or per coordinate (n, *shape) — broadcast against x."""
+    return v.reshape(v.shape + (1,) * (x.ndim - v.ndim))
 
 
 def perturb(key, sde, x0, t):
-    """x_t = a(t) x0 + s(t) ε for a batch; returns (x_t, ε, a, s) with a, s broadcastable."""
+    """x_t = a(t) x0 + s(t) ε for a batch in the SDE's state coordinates (pixels for every
+    SDE but the Fourier-diagonal ones); returns (x_t, ε, a, s) with a, s broadcastable."""
     a, s = jax.vmap(sde.marginal_coeffs)(t)
     a, s = _bcast(a, x0), _bcast(s, x0)
     noise = jax.random.normal(key, x0.shape, x0.dtype)
@@ -70,44 +72,47 @@ def denoising_score_matching(
     """
     check_choice("weighting", weighting, WEIGHTINGS)
     check_choice("parametrisation", parametrisation, PARAMETRISATIONS)
-    t, x_t, noise, a, s = _noisy_batch(key, sde, x0, eps, time_sampling, "denoising score matching")
-    score = to_score(_apply(model_fn, x_t, t, x0), parametrisation, x_t, a, s)
+    t, _, y_t, noise, a, s = _noisy_batch(key, sde, x0, eps, time_sampling, "denoising score matching")
+    score = to_score(_apply(model_fn, sde, y_t, t, x0), parametrisation, y_t, a, s)
     # λ ‖score + ε/s‖² written with s factored out for numerical stability at small s.
     residual = s * score + noise  # = s (score − ∇ log p(x_t|x0))
     if weighting == "sigma2":
         per_example = _per_example_sum(residual**2)
     else:
         g2 = jax.vmap(lambda tt: sde.diffusion_coeff(tt) ** 2)(t) if weighting == "likelihood" else jnp.ones_like(t)
-        per_example = g2 * _per_example_sum(residual**2) / (s.reshape(-1) ** 2)
+        per_example = _per_example_sum(_bcast(g2, residual) * residual**2 / s**2)
     return jnp.mean(per_example)
 
 
 def eps_prediction_loss(key, sde, model_fn: ModelFn, x0, *, eps=None, time_sampling="uniform"):
     """DDPM's simple loss E‖ε_θ(x_t, t) − ε‖² (seed 002 eq. 4.2.46)."""
-    t, x_t, noise, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling, "the ε-prediction loss")
-    return jnp.mean(_per_example_sum((_apply(model_fn, x_t, t, x0) - noise) ** 2))
+    t, _, y_t, noise, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling, "the ε-prediction loss")
+    return jnp.mean(_per_example_sum((_apply(model_fn, sde, y_t, t, x0) - noise) ** 2))
 
 
 def x0_prediction_loss(key, sde, model_fn: ModelFn, x0, *, eps=None, time_sampling="uniform"):
     """Denoiser regression E‖m_θ(x_t, t) − x0‖² (seed 004, the m0(t, x) parametrisation)."""
-    t, x_t, _, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling, "the x0-prediction loss")
-    return jnp.mean(_per_example_sum((_apply(model_fn, x_t, t, x0) - x0) ** 2))
+    t, y0, y_t, _, _, _ = _noisy_batch(key, sde, x0, eps, time_sampling, "the x0-prediction loss")
+    return jnp.mean(_per_example_sum((_apply(model_fn, sde, y_t, t, x0) - y0) ** 2))
 
 
 def _noisy_batch(key, sde, x0, eps, time_sampling, purpose):
-    """Times t ~ [eps, T] and x_t ~ p(x_t | x0) for a batch: (t, x_t, ε, a, s)."""
+    """Times t ~ [eps, T] and x_t ~ p(x_t | x0) for a batch, in the SDE's state coordinates:
+    (t, y0, y_t, ε, a, s)."""
     require_kernel(sde, purpose)
     if jnp.ndim(x0) < 1:
         raise ValueError(f"x0 must be a batch (n, *shape), got shape {jnp.shape(x0)}.")
     eps = sde.default_eps if eps is None else eps
     k_t, k_z = jax.random.split(key)
     t = sample_times(k_t, x0.shape[0], sde.T, eps, time_sampling)
-    return (t, *perturb(k_z, sde, x0, t))
+    y0 = jax.vmap(sde.to_state)(x0)
+    return (t, y0, *perturb(k_z, sde, y0, t))
 
 
-def _apply(model_fn, x_t, t, x0):
-    """The per-example model_fn(x, t) over the batch (or its `batched` form when it has one),
-    its output checked against x0's shape."""
+def _apply(model_fn, sde, y_t, t, x0):
+    """The per-example model_fn(x, t) on the pixel-space x_t (or its `batched` form when it has
+    one), its output checked against x0's shape and returned in state coordinates."""
+    x_t = jax.vmap(sde.from_state)(y_t)
     batched = getattr(model_fn, "batched", None)
     out = batched(x_t, t) if batched is not None else jax.vmap(model_fn)(x_t, t)
     if out.shape != x0.shape:
@@ -115,4 +120,4 @@ def _apply(model_fn, x_t, t, x0):
             f"model output has shape {out.shape[1:]} per example; it must match the data's {x0.shape[1:]} "
             "(model_fn takes ONE example x and a scalar t)."
         )
-    return out
+    return jax.vmap(sde.to_state)(out)

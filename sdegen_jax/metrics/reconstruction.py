@@ -21,6 +21,7 @@ import numpy as np
 
 from .._checks import check_time_horizon
 from ..samplers.ode import ProbabilityFlowODE
+from ..sde.reverse import StateScore
 
 PIXEL_SCALES = ("unit", "symmetric")
 
@@ -55,8 +56,9 @@ class ODEReconstruction(NamedTuple):
 
 @eqx.filter_jit
 def _encode(ode, sde, score_fn, x0, eps, chunk_size):
-    ys, info = ode.integrate(sde, score_fn, x0, eps, sde.T, chunk_size=chunk_size)
-    return ys[-1], info.nfe
+    # In the SDE's state coordinates, as sample() runs the decode.
+    ys, info = ode.integrate(sde, StateScore(sde, score_fn), jax.vmap(sde.to_state)(x0), eps, sde.T, chunk_size=chunk_size)
+    return jax.vmap(sde.from_state)(ys[-1]), info.nfe
 
 
 def ode_encode(sde, score_fn: Callable, x0, eps: float | None = None, *, ode=None, chunk_size: int | None = None):

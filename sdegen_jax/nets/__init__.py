@@ -46,9 +46,12 @@ from .mlp import TimeMLP
 from .scorenet import ScoreNet
 from .strided_conv import FastConv, conv_plain, strided_conv_gemm
 from .time_embedding import Constant, GaussianFourierProjection, SinusoidalEmbedding
+from .uvit import TransformerBlock, UViT
 
 __all__ = [
     "ScoreNet",
+    "UViT",
+    "TransformerBlock",
     "TimeMLP",
     "count_params",
     "score_fn_from",

@@ -7,9 +7,10 @@ from typing import Callable
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._checks import check_int_at_least, check_time_horizon, require_kernel
-from ..sde.reverse import tweedie_denoise
+from ..sde.reverse import StateScore, tweedie_denoise
 from .base import SampleInfo
 from .batching import check_chunk_size, map_batch
 from .diffrax_sde import EulerMaruyama
@@ -23,12 +24,19 @@ DEFAULT_STEPS = 1000
 def _run(sampler, key, sde, score_fn, x_init, T, eps, steps, run_steps, num_saves, denoise, chunk_size):
     # With denoise, fixed-grid samplers stop one step early (run_steps = steps − 1) and
     # Tweedie's posterior mean replaces the last step.
-    ts = jnp.linspace(T, eps, steps + 1, dtype=x_init.dtype)[: run_steps + 1]
-    x, info = sampler(key, sde, score_fn, x_init, ts, num_saves=num_saves, chunk_size=chunk_size)
+    # The grid is static (T, eps, steps are Python values): built with numpy, it reaches XLA as a
+    # constant, and Diffrax's loop then sees constant t0, t1 and dt0.
+    ts = jnp.asarray(np.linspace(T, eps, steps + 1)[: run_steps + 1], dtype=x_init.dtype)
+    # Samplers run in the SDE's state coordinates (the identity except for SDEs diagonal in
+    # another orthonormal basis); inputs, scores and outputs stay in pixel space.
+    state_score = StateScore(sde, score_fn)
+    y, info = sampler(key, sde, state_score, jax.vmap(sde.to_state)(x_init), ts, num_saves=num_saves, chunk_size=chunk_size)
     if denoise:
-        x = map_batch(lambda xi: tweedie_denoise(sde, score_fn, xi, ts[-1]), chunk_size)(x)
+        y = map_batch(lambda yi: tweedie_denoise(sde, state_score, yi, ts[-1]), chunk_size)(y)
         info = eqx.tree_at(lambda i: i.nfe, info, info.nfe + 1)
-    return x, info
+    if info.path is not None:
+        info = eqx.tree_at(lambda i: i.path, info, jax.vmap(jax.vmap(sde.from_state))(info.path))
+    return jax.vmap(sde.from_state)(y), info
 
 
 def sample_with_info(

@@ -19,19 +19,25 @@ from .predictors import ReverseDiffusion
 def langevin_corrector_step(sde, scores, x, z, t, dt, snr):
     """One Langevin MCMC step at fixed t for a BATCH x, z (n, *shape); scores(x_batch, t).
 
-    The step is set by a target signal-to-noise ratio from batch-averaged norms,
-    ε = 2 α (snr ‖z‖ / ‖s‖)²,  x ← x + ε s + sqrt(2ε) z  (Song et al. 2021, Alg. 4–5), with
-    α = `sde.langevin_step_scale(t, dt)` (1 for VE, 1 − β_i = 1 − β(t) Δt for VP, Δt the
-    grid step).  Averaging over the batch
-    matters: per-sample norms make ε explode wherever a sample sits near a mode (s ≈ 0), most
-    of all in low dimension.
+    Preconditioned by the SDE's noise covariance P = g(x, t)² (per coordinate), with the step
+    set by a target signal-to-noise ratio from batch-averaged norms:
+
+      ε = 2 α (snr ‖√P z‖ / ‖P s‖)²,   x ← x + ε P s + sqrt(2 ε P) z,
+
+    α = `sde.langevin_step_scale(t, dt)` (1 for VE, 1 − β_i = 1 − β(t) Δt for VP, Δt the grid
+    step).  When g is the same for every coordinate (every pixel-space SDE here) this is Song
+    et al.'s Algorithm 4–5 exactly (ε P equals their step); for the Fourier-diagonal SDEs it
+    moves each mode on its own noise scale.  Averaging over the batch matters: per-sample
+    norms make ε explode wherever a sample sits near a mode (s ≈ 0), most of all in low
+    dimension.
     """
     grad = scores(x, t)
+    P = jax.vmap(lambda xi: sde.diffusion(xi, t))(x) ** 2
     axes = tuple(range(1, x.ndim))
-    grad_norm = jnp.mean(jnp.sqrt(jnp.sum(grad**2, axis=axes)))
-    noise_norm = jnp.mean(jnp.sqrt(jnp.sum(z**2, axis=axes)))
-    step = 2.0 * sde.langevin_step_scale(t, dt) * (snr * noise_norm / jnp.maximum(grad_norm, 1e-12)) ** 2
-    return x + step * grad + jnp.sqrt(2.0 * step) * z
+    grad_norm = jnp.mean(jnp.sqrt(jnp.sum((P * grad) ** 2, axis=axes)))
+    noise_norm = jnp.mean(jnp.sqrt(jnp.sum(P * z**2, axis=axes)))
+    step = 2.0 * sde.langevin_step_scale(t, dt) * (snr * noise_norm / jnp.maximum(grad_norm, 1e-30)) ** 2
+    return x + step * P * grad + jnp.sqrt(2.0 * step * P) * z
 
 
 class PredictorCorrector(StepSampler):

@@ -3,7 +3,7 @@
 from .base import SDE, LinearSDE
 from .gbm import GeometricBrownianMotion
 from .ou import OUSDE
-from .reverse import ReverseSDE, probability_flow, tweedie_denoise
+from .reverse import ReverseSDE, StateScore, probability_flow, tweedie_denoise
 from .subvp import SubVPSDE
 from .tutorial_ve import TutorialVESDE
 from .ve import VESDE
@@ -19,6 +19,7 @@ __all__ = [
     "TutorialVESDE",
     "GeometricBrownianMotion",
     "ReverseSDE",
+    "StateScore",
     "probability_flow",
     "tweedie_denoise",
 ]

@@ -43,6 +43,21 @@ class SDE(eqx.Module):
         """
         return None
 
+    def to_state(self, x: jax.Array) -> jax.Array:
+        """One pixel-space sample -> the coordinates the SDE is written in (the identity here).
+
+        SDEs whose noise is diagonal in another orthonormal basis (the Fourier-diagonal SDEs of
+        `sdegen_jax.functional`) return its coordinates; drift, diffusion, kernels and priors
+        of `prior`-free methods then act on those coordinates, where every sampler sees a
+        diagonal SDE.  `sample()` and the losses map pixels in and out, so scores, denoisers
+        and results stay in pixel space.  Must be orthonormal: scores then map the same way.
+        """
+        return x
+
+    def from_state(self, y: jax.Array) -> jax.Array:
+        """The inverse of `to_state` (its transpose: the map is orthonormal)."""
+        return y
+
     @abc.abstractmethod
     def drift(self, x: jax.Array, t) -> jax.Array:
         """f(x, t), same shape as `x`."""
@@ -53,7 +68,7 @@ class SDE(eqx.Module):
 
     @abc.abstractmethod
     def prior_sample(self, key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-        """Samples from the prior p_T; `shape` includes any batch dimensions."""
+        """Pixel-space samples from the prior p_T; `shape` includes any batch dimensions."""
 
     @abc.abstractmethod
     def prior_logp(self, x: jax.Array) -> jax.Array:

@@ -62,6 +62,27 @@ def probability_flow(sde: SDE, score_fn: ScoreFn) -> ReverseSDE:
 
 
 def tweedie_denoise(sde, score_fn: ScoreFn, x, t):
-    """E[x_0 | x_t] = (x_t + s(t)² ∇ log p_t(x_t)) / a(t) for a linear SDE (Tweedie; seed 004 m0)."""
+    """E[x_0 | x_t] = (x_t + s(t)² ∇ log p_t(x_t)) / a(t) for a linear SDE (Tweedie; seed 004 m0).
+
+    In the SDE's state coordinates (per coordinate when a, s are arrays)."""
     a, s = sde.marginal_coeffs(t)
     return (x + s**2 * score_fn(x, t)) / a
+
+
+class StateScore(eqx.Module):
+    """A pixel-space `score_fn(x, t)` seen in the SDE's state coordinates:
+    y ↦ to_state(score_fn(from_state(y), t)), exact because `to_state` is orthonormal.
+
+    Keeps a `batched` form when the wrapped score has one (see `samplers.batching`)."""
+
+    sde: SDE
+    score_fn: ScoreFn
+
+    def __call__(self, y, t):
+        return self.sde.to_state(self.score_fn(self.sde.from_state(y), t))
+
+    def batched(self, y, t):
+        inner = getattr(self.score_fn, "batched", None)
+        if inner is None:
+            return jax.vmap(self)(y, t)
+        return jax.vmap(self.sde.to_state)(inner(jax.vmap(self.sde.from_state)(y), t))

@@ -6,13 +6,15 @@ from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
 from .optimizer import make_optimizer
 from .sharding import DATA_AXIS, batch_sharding, make_mesh, replicate, replicated, shard_batch
 from .._tree import count_params
-from .score_model import ModelTraining, dsm_training
+from .score_model import ModelTraining, dsm_training, model_training, x0_training
 from .state import TrainState
 from .step import ema_decay_at, ema_update, make_train_step
 
 __all__ = [
     "TrainState",
     "dsm_training",
+    "x0_training",
+    "model_training",
     "ModelTraining",
     "count_params",
     "make_optimizer",

@@ -29,7 +29,7 @@ from .step import make_train_step
 
 
 class ModelTraining(NamedTuple):
-    """What `dsm_training` returns: the replicated initial `state`, the compiled
+    """What `model_training` returns: the replicated initial `state`, the compiled
     `step(state, batch) -> (state, metrics)`, and the model's `graphdef`."""
 
     state: TrainState
@@ -46,6 +46,28 @@ class ModelTraining(NamedTuple):
         return score_fn_from(self.model(params, constants))
 
 
+def model_training(
+    model: nnx.Module,
+    loss: Callable,
+    mesh,
+    *,
+    optimizer: optax.GradientTransformation,
+    key: jax.Array,
+    ema_decay: float = 0.999,
+) -> ModelTraining:
+    """The train state and sharded step of `loss(key, model_fn, batch)` for an NNX model, where
+    `model_fn` is the model's per-example function (with its batched form; sg.nets.adapters)."""
+    graphdef, params, constants = nnx.split(model, nnx.Param, ...)
+    # The compiled step donates its state: copy, so that `model` itself stays usable.
+    params, constants = jax.tree_util.tree_map(jnp.copy, (params, constants))
+
+    def loss_fn(p, k, batch):
+        return loss(k, score_fn_from(graphdef, p, constants), batch)
+
+    state = replicate(TrainState.create(params, optimizer, key, constants=constants), mesh)
+    return ModelTraining(state, make_train_step(loss_fn, optimizer, mesh, ema_decay=ema_decay), graphdef)
+
+
 def dsm_training(
     model: nnx.Module,
     sde,
@@ -59,19 +81,34 @@ def dsm_training(
     eps: float | None = None,
     time_sampling: str = "uniform",
 ) -> ModelTraining:
-    """The train state and sharded step of `losses.denoising_score_matching` for an NNX model
-    whose `__call__(x (N, ...), t (N,))` outputs a score (or ε, x0 per `parametrisation`)."""
-    graphdef, params, constants = nnx.split(model, nnx.Param, ...)
-    # The compiled step donates its state: copy, so that `model` itself stays usable.
-    params, constants = jax.tree_util.tree_map(jnp.copy, (params, constants))
+    """`model_training` with `losses.denoising_score_matching` for an NNX model whose
+    `__call__(x (N, ...), t (N,))` outputs a score (or ε, x0 per `parametrisation`)."""
 
-    def loss_fn(p, k, batch):
-        # The per-example model_fn of the library's convention, with its batched form (one
-        # batched network call; see sg.nets.adapters).
+    def loss(k, model_fn, batch):
         return losses.denoising_score_matching(
-            k, sde, score_fn_from(graphdef, p, constants), batch, weighting=weighting,
-            parametrisation=parametrisation, eps=eps, time_sampling=time_sampling,
+            k, sde, model_fn, batch, weighting=weighting, parametrisation=parametrisation, eps=eps,
+            time_sampling=time_sampling,
         )
 
-    state = replicate(TrainState.create(params, optimizer, key, constants=constants), mesh)
-    return ModelTraining(state, make_train_step(loss_fn, optimizer, mesh, ema_decay=ema_decay), graphdef)
+    return model_training(model, loss, mesh, optimizer=optimizer, key=key, ema_decay=ema_decay)
+
+
+def x0_training(
+    model: nnx.Module,
+    sde,
+    mesh,
+    *,
+    optimizer: optax.GradientTransformation,
+    key: jax.Array,
+    ema_decay: float = 0.999,
+    mode_weights=None,
+    eps: float | None = None,
+    time_sampling: str = "uniform",
+) -> ModelTraining:
+    """`model_training` with `losses.fourier_x0_loss` for an NNX x0-denoiser (seed 003)."""
+
+    def loss(k, model_fn, batch):
+        return losses.fourier_x0_loss(k, sde, model_fn, batch, mode_weights=mode_weights, eps=eps,
+                                      time_sampling=time_sampling)
+
+    return model_training(model, loss, mesh, optimizer=optimizer, key=key, ema_decay=ema_decay)

@@ -1,0 +1,134 @@
+"""Functional diffusion throughput: the spectral sampler against grid size and batch, its cost
+next to the pixel-space VE sampler, and U-ViT training.
+
+    python -m benchmarks.functional            # writes results/bench_functional.json
+    python -m benchmarks.functional --quick    # a few minutes
+    python -m benchmarks.functional --smoke    # seconds (tests/test_functional_bench.py)
+
+Section "sampler": `sg.sample` with `EulerMaruyamaScan()` on the exact score of a stationary
+Gaussian field (`sg.functional.GaussianField`, spectrum 1/(|k|²/4 + 1)^1.5), under the
+driftless SDE with R = the field's spectrum (in Hartley coordinates: one FFT each way per
+step, plus the score's two) and under a pixel-space `VESDE(0.01, 10)` (the same score, no
+change of basis), for grids 32², 64², 128² and several batch sizes; interleaved rounds, best
+of 3 calls each; img/s and the paired ratio driftless / VE at each (grid, batch).
+
+Section "uvit": one training step of `sg.train.x0_training(UViT, DriftlessSDE)` (the function
+`experiments.fdp_mnist` trains with) at 32×32, batch 64: img/s, FLOPs per image from XLA's
+cost analysis, and the fraction of the 2048² fp32 matmul peak measured in the same rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+import sdegen_jax as sg
+from benchmarks._timing import SMOKE_OPTIONS, Timed, cost_flops, metadata, paired_ratios, peak_dot, run_rounds, write_json
+from sdegen_jax import functional as F
+
+PRESETS = {
+    "full": dict(grids=(32, 64, 128), batches=(16, 64, 256), steps=100, rounds=7, uvit_batch=64, uvit_rounds=7, peak_n=2048),
+    "quick": dict(grids=(32, 64), batches=(64,), steps=50, rounds=3, uvit_batch=64, uvit_rounds=3, peak_n=2048),
+    "smoke": dict(grids=(8,), batches=(4,), steps=4, rounds=1, uvit_batch=2, uvit_rounds=1, peak_n=128),
+}
+
+
+def field(size: int) -> F.GaussianField:
+    P = 1.0 / (F.frequency_grid(size, size) / 4.0 + 1.0) ** 1.5
+    return F.GaussianField(P, (size, size))
+
+
+def sampler_section(p, log) -> dict:
+    key = jax.random.key(0)
+    timed, meta = {}, {}
+    for size in p["grids"]:
+        f = field(size)
+        sdes = {"driftless": F.DriftlessSDE((size, size), f.spectrum, T=5.0), "ve_pixel": sg.sde.VESDE(0.01, 10.0)}
+        for batch in p["batches"]:
+            for name, sde in sdes.items():
+                score = f.score_fn(sde)
+                call = lambda sde=sde, score=score, batch=batch, size=size: sg.sample(  # noqa: E731
+                    key, sde, score, (size, size), batch, method=sg.samplers.EulerMaruyamaScan(), steps=p["steps"])
+                t0 = time.perf_counter()
+                jax.block_until_ready(call())
+                log(f"compiled {name} {size}² batch {batch} in {time.perf_counter() - t0:.1f} s")
+                timed[(name, size, batch)] = Timed(call, burst=3)
+    rounds = run_rounds(timed, p["rounds"])
+    rows = []
+    for (name, size, batch), tm in timed.items():
+        s = tm.summary()
+        rows.append({"sde": name, "grid": size, "batch": batch, "steps": p["steps"], "best_ms": s["best_ms"],
+                     "median_ms": s["median_ms"], "img_per_s": batch / (s["best_ms"] / 1e3),
+                     "ms_per_step": s["best_ms"] / p["steps"]})
+    ratios = [{"grid": size, "batch": batch,
+               "driftless_over_ve": statistics.median(paired_ratios(timed[("driftless", size, batch)], timed[("ve_pixel", size, batch)]))}
+              for size in p["grids"] for batch in p["batches"]]
+    return {"rows": rows, "ratios": ratios, "rounds": rounds,
+            "setting": "EulerMaruyamaScan, exact Gaussian-field score, driftless SDE (R = field spectrum, T = 5) vs VESDE(0.01, 10)"}
+
+
+def uvit_section(p, log, options) -> dict:
+    size = 32 if p["uvit_batch"] > 2 else 8
+    sde = F.DriftlessSDE((size, size, 1), T=10.0)
+    kw = {} if size == 32 else dict(dim=32, depth=2, num_heads=2)
+    model = sg.nets.UViT(size, 1, rngs=nnx.Rngs(0), **kw)
+    mesh = sg.train.make_mesh()
+    training = sg.train.x0_training(model, sde, mesh, optimizer=sg.train.make_optimizer(5e-4, warmup_steps=100),
+                                    key=jax.random.key(0), time_sampling="log_uniform", eps=1e-3)
+    x = sg.train.shard_batch(np.asarray(jax.random.uniform(jax.random.key(1), (p["uvit_batch"], size, size, 1)) * 2 - 1), mesh)
+    compiled = training.step.lower(training.state, x).compile(compiler_options=dict(options) if options else None)
+    holder = [training.state]
+
+    def call():
+        holder[0], m = compiled(holder[0], x)
+        return m["loss"]
+
+    jax.block_until_ready(call())
+    flops = cost_flops(compiled) / p["uvit_batch"]
+    peak_call, peak_flops = peak_dot(p["peak_n"], options=options)
+    timed = {"uvit_train": Timed(call, burst=3), "peak": Timed(peak_call)}
+    run_rounds(timed, p["uvit_rounds"])
+    s = timed["uvit_train"].summary()
+    peak = peak_flops / min(timed["peak"].wall) / 1e9
+    img_s = p["uvit_batch"] / (s["best_ms"] / 1e3)
+    return {"params": sg.nets.count_params(nnx.state(model)), "batch": p["uvit_batch"], "image": [size, size, 1],
+            "train_img_s": img_s, "train_img_s_median": p["uvit_batch"] / (s["median_ms"] / 1e3),
+            "mflop_per_img": flops / 1e6, "gflops": img_s * flops / 1e9, "peak_gflops": peak,
+            "frac_peak": img_s * flops / 1e9 / peak,
+            "function": "sg.train.x0_training(UViT, DriftlessSDE, time_sampling='log_uniform').step, as experiments.fdp_mnist"}
+
+
+def main(argv=None) -> dict:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.functional", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--out", default="results/bench_functional.json")
+    args = ap.parse_args(argv)
+    preset = "smoke" if args.smoke else "quick" if args.quick else "full"
+    p = PRESETS[preset]
+    options = SMOKE_OPTIONS if args.smoke else None
+    t_start = time.perf_counter()
+    log = lambda msg: print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    out = {"meta": metadata(" ".join(["python -m benchmarks.functional", *argv])), "settings": {"preset": preset, **p}}
+    out["sampler"] = sampler_section(p, log)
+    out["uvit"] = uvit_section(p, log, options)
+    out["meta"]["wall_s"] = time.perf_counter() - t_start
+    write_json(args.out, out)
+    for r in out["sampler"]["ratios"]:
+        print(f"grid {r['grid']:4d}² batch {r['batch']:4d}: driftless (Fourier) / VE (pixel) time x{r['driftless_over_ve']:.2f}")
+    u = out["uvit"]
+    print(f"U-ViT ({u['params']:,} params) train {u['train_img_s']:.1f} img/s, {u['mflop_per_img']:.1f} MFLOP/img, "
+          f"{u['gflops']:.1f} GFLOP/s = {100 * u['frac_peak']:.1f}% of {u['peak_gflops']:.0f} GFLOP/s")
+    return out
+
+
+if __name__ == "__main__":
+    main()
