@@ -22,6 +22,13 @@ import sys
 import tyro
 
 
+def start_metadata(name: str, argv=None) -> dict:
+    """The provenance of a run, taken at its start (commit, dirty flag, versions, devices)."""
+    from sdegen_jax.provenance import run_metadata
+
+    return run_metadata(command_for(name, argv))
+
+
 def parse_config(cls, argv=None, description: str | None = None):
     """Parse `argv` (default sys.argv[1:]) into the dataclass `cls`."""
     args = list(sys.argv[1:] if argv is None else argv)

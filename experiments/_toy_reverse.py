@@ -214,7 +214,7 @@ NOTE = (
 )
 
 
-def report(cfg, name: str, argv, intro: str, sections, payload: dict, figures) -> dict:
+def report(cfg, name: str, argv, intro: str, sections, payload: dict, figures, metadata=None) -> dict:
     """Print the sections, write results/<name>.json and .md; returns payload + paths.
 
     sections: (markdown heading, rows, columns, text below the table or "")."""
@@ -225,5 +225,6 @@ def report(cfg, name: str, argv, intro: str, sections, payload: dict, figures) -
         md += [heading, markdown_table(rows, cols)] + ([note.replace("\n", "  \n")] if note else [])
     md.append("Figures: " + ", ".join(f"`{os.path.basename(f)}`" for f in figures))
     payload = dict(payload, figures=figures)
-    paths = write_results(cfg.out_dir, name, payload, config=cfg, command=command_for(name, argv), markdown="\n\n".join(md))
+    paths = write_results(cfg.out_dir, name, payload, config=cfg, command=command_for(name, argv), markdown="\n\n".join(md),
+                          metadata=metadata)
     return {**payload, **paths}

@@ -38,7 +38,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import command_for, parse_config
+from experiments._cli import command_for, parse_config, start_metadata
 from sdegen_jax import functional as F
 from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, load_images
@@ -205,6 +205,7 @@ COLUMNS = [
 
 def main(argv=None) -> dict:
     cfg = parse_config(Config, argv, description=__doc__)
+    meta = start_metadata("fdp_mnist", argv)
     if cfg.table not in TABLES:
         raise ValueError(f"unknown table {cfg.table!r}; this experiment reproduces {TABLES} (Tables 5.1, 5.3: issue 12).")
     for c in cfg.covariances:
@@ -241,7 +242,7 @@ def main(argv=None) -> dict:
     ])
     payload = {"rows": rows, "real_digits": real,
                "thesis_table_5_2_inception_fid": {"R_hat": thesis["estimated"], "R_identity": thesis["identity"]}}
-    paths = write_results(cfg.out_dir, cfg.tag, payload, config=cfg, command=command_for("fdp_mnist", argv), markdown=md)
+    paths = write_results(cfg.out_dir, cfg.tag, payload, config=cfg, command=command_for("fdp_mnist", argv), metadata=meta, markdown=md)
     print(markdown_table(rows, COLUMNS))
     return {**payload, **paths}
 

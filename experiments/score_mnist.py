@@ -24,7 +24,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import command_for, parse_config, read_training_log
+from experiments._cli import command_for, parse_config, start_metadata, read_training_log
 from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, load_images
 from sdegen_jax.results import write_results
@@ -71,6 +71,7 @@ class Config:
 
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__)
+    meta = start_metadata("score_mnist", argv)
     sde = sg.sde.TutorialVESDE(cfg.sigma)
     mesh = train.make_mesh()
     train.sharding.check_batch_divisible(cfg.batch_size, mesh)
@@ -173,7 +174,7 @@ def main(argv=None):
         "figures": {"samples": grids, "loss": curve},
         "final_loss": log[-1]["loss"] if log else None,
     }
-    paths = write_results(cfg.out_dir, cfg.tag, payload, config=cfg, command=command_for("score_mnist", argv))
+    paths = write_results(cfg.out_dir, cfg.tag, payload, config=cfg, command=command_for("score_mnist", argv), metadata=meta)
     return {**payload, **paths}
 
 

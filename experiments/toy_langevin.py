@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 import sdegen_jax as sg
-from experiments._cli import command_for, parse_config
+from experiments._cli import command_for, parse_config, start_metadata
 from sdegen_jax.metrics import exact_sample_w1
 from sdegen_jax.results import format_table, markdown_table, write_results
 
@@ -95,6 +95,7 @@ def _relaxation_time(times, fraction, target, n) -> float | None:
 def run(cfg: Config, argv=None) -> dict:
     from sdegen_jax import plots
 
+    meta = start_metadata(NAME, argv)
     os.makedirs(cfg.out_dir, exist_ok=True)
     key = jax.random.PRNGKey(cfg.seed)
     gmm = sg.toy.seed002_mixture()
@@ -310,7 +311,7 @@ def run(cfg: Config, argv=None) -> dict:
         ring=ring_row,
         figures=figures,
     )
-    paths = write_results(cfg.out_dir, NAME, payload, config=cfg, command=command_for(NAME, argv), markdown=md)
+    paths = write_results(cfg.out_dir, NAME, payload, config=cfg, command=command_for(NAME, argv), markdown=md, metadata=meta)
     return {**payload, **paths}
 
 

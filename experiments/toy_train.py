@@ -19,7 +19,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import command_for, parse_config, read_training_log
+from experiments._cli import command_for, parse_config, start_metadata, read_training_log
 from sdegen_jax import train
 from sdegen_jax.data import SampledBatches
 from sdegen_jax.results import write_results
@@ -69,6 +69,7 @@ def _sampler(dataset: str):
 
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__)
+    meta = start_metadata("toy_train", argv)
     if cfg.sde not in SDES:
         raise ValueError(f"unknown sde {cfg.sde!r}; choose one of {sorted(SDES)}.")
     sde = SDES[cfg.sde]()
@@ -135,7 +136,7 @@ def main(argv=None):
         payload["exact_sample_sliced_w1"] = sg.metrics.sliced_wasserstein1_to_mixture(
             exact.sample(jax.random.PRNGKey(2), cfg.num_samples), exact, jax.random.PRNGKey(1)
         )
-    paths = write_results(cfg.out_dir, "toy_train", payload, config=cfg, command=command_for("toy_train", argv))
+    paths = write_results(cfg.out_dir, "toy_train", payload, config=cfg, command=command_for("toy_train", argv), metadata=meta)
     for r in rows:
         print(r)
     return {**payload, **paths}

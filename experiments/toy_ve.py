@@ -23,7 +23,7 @@ import jax
 
 import sdegen_jax as sg
 from experiments import _toy_reverse as suite
-from experiments._cli import parse_config
+from experiments._cli import parse_config, start_metadata
 from sdegen_jax.metrics.sampler_suite import evaluate_sampler, exact_sample_w1, exact_w1_1d, prior_mixture
 
 NAME = "toy_ve"
@@ -104,6 +104,7 @@ def sweep_figure(cfg: Config, rows_c, sde, gmm) -> str:
 
 
 def run(cfg: Config, argv=None) -> dict:
+    meta = start_metadata(NAME, argv)
     os.makedirs(cfg.out_dir, exist_ok=True)
     key = jax.random.PRNGKey(cfg.seed)
     sde = sg.sde.VESDE(cfg.sigma_min, cfg.sigma_max)
@@ -142,7 +143,7 @@ def run(cfg: Config, argv=None) -> dict:
         ("## (d) 2-D 8-Gaussian ring, every sampler from exact p_T, sliced W1", rows_d, suite.ROW_COLUMNS, ring_line),
     ]
     payload = dict(rows_a=rows_a, rows_b=rows_b, rows_c=rows_c, rows_d=rows_d, facts=facts)
-    return suite.report(cfg, NAME, argv, intro, sections, payload, figures)
+    return suite.report(cfg, NAME, argv, intro, sections, payload, figures, metadata=meta)
 
 
 def main(argv=None) -> dict:

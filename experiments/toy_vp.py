@@ -22,7 +22,7 @@ import jax
 
 import sdegen_jax as sg
 from experiments import _toy_reverse as suite
-from experiments._cli import parse_config
+from experiments._cli import parse_config, start_metadata
 from sdegen_jax.metrics.sampler_suite import exact_w1_1d, prior_mixture
 
 NAME = "toy_vp"
@@ -41,6 +41,7 @@ class Config(suite.SuiteConfig):
 
 
 def run(cfg: Config, argv=None) -> dict:
+    meta = start_metadata(NAME, argv)
     os.makedirs(cfg.out_dir, exist_ok=True)
     key = jax.random.PRNGKey(cfg.seed)
     sde = sg.sde.VPSDE(cfg.beta_min, cfg.beta_max)
@@ -80,7 +81,7 @@ def run(cfg: Config, argv=None) -> dict:
         ("## (d) 2-D 8-Gaussian ring, every sampler from exact p_T, sliced W1", rows_d, suite.ROW_COLUMNS, ring_line),
     ]
     payload = dict(rows_a=rows_a, rows_b=rows_b, rows_c=rows_c, rows_d=rows_d, facts=facts)
-    return suite.report(cfg, NAME, argv, intro, sections, payload, figures)
+    return suite.report(cfg, NAME, argv, intro, sections, payload, figures, metadata=meta)
 
 
 def main(argv=None) -> dict:

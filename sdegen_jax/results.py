@@ -76,11 +76,14 @@ def write_results(
     config: Any = None,
     command: str | None = None,
     markdown: str | None = None,
+    metadata: dict | None = None,
 ) -> dict:
     """Write `out_dir/name.json` (metadata, config, payload) and, with `markdown`,
     `out_dir/name.md` (a header naming the command and commit, then the text).
+    `metadata`: `provenance.run_metadata(...)` taken when the run STARTED (recommended: the
+    tree may change while a long run works); by default it is taken now.
     Returns {"json": path[, "md": path]}."""
-    meta = run_metadata(command)
+    meta = run_metadata(command) if metadata is None else metadata
     doc = {"name": name, "metadata": meta, "config": config, **payload}
     paths = {"json": write_json(os.path.join(out_dir, f"{name}.json"), doc)}
     if markdown is not None:
