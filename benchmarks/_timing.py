@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Mapping
@@ -157,3 +158,25 @@ def write_json(path: str | os.PathLike, doc: dict) -> Path:
     tmp.write_text(json.dumps(doc, indent=1, default=float) + "\n")
     tmp.replace(path)
     return path
+
+
+def logger():
+    """A `log(msg)` that prints to stderr with the seconds since it was made."""
+    t_start = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    return log
+
+
+def training_call(compiled_step: Callable, state, batch) -> Callable:
+    """`call()` running a compiled train step that donates its state: each call trains on from
+    the state the previous call returned, as training does; returns the loss."""
+    holder = [state]
+
+    def call():
+        holder[0], metrics = compiled_step(holder[0], batch)
+        return metrics["loss"]
+
+    return call

@@ -30,7 +30,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from benchmarks._timing import SMOKE_OPTIONS, Timed, cost_flops, metadata, paired_ratios, peak_dot, run_rounds, write_json
+from benchmarks._timing import SMOKE_OPTIONS, Timed, cost_flops, logger, metadata, paired_ratios, peak_dot, run_rounds, training_call, write_json
 from sdegen_jax import functional as F
 
 PRESETS = {
@@ -84,11 +84,7 @@ def uvit_section(p, log, options) -> dict:
                                     key=jax.random.key(0), time_sampling="log_uniform", eps=1e-3)
     x = sg.train.shard_batch(np.asarray(jax.random.uniform(jax.random.key(1), (p["uvit_batch"], size, size, 1)) * 2 - 1), mesh)
     compiled = training.step.lower(training.state, x).compile(compiler_options=dict(options) if options else None)
-    holder = [training.state]
-
-    def call():
-        holder[0], m = compiled(holder[0], x)
-        return m["loss"]
+    call = training_call(compiled, training.state, x)
 
     jax.block_until_ready(call())
     flops = cost_flops(compiled) / p["uvit_batch"]
@@ -116,7 +112,7 @@ def main(argv=None) -> dict:
     p = PRESETS[preset]
     options = SMOKE_OPTIONS if args.smoke else None
     t_start = time.perf_counter()
-    log = lambda msg: print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    log = logger()
     out = {"meta": metadata(" ".join(["python -m benchmarks.functional", *argv])), "settings": {"preset": preset, **p}}
     out["sampler"] = sampler_section(p, log)
     out["uvit"] = uvit_section(p, log, options)

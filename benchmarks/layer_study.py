@@ -53,7 +53,7 @@ import numpy as np
 from flax import nnx
 from jax import lax
 
-from benchmarks._timing import SMOKE_OPTIONS, Timed, compile_fn, metadata, run_rounds, write_json
+from benchmarks._timing import SMOKE_OPTIONS, Timed, compile_fn, logger, metadata, run_rounds, write_json
 from sdegen_jax.nets import (
     col2im,
     conv_plain,
@@ -355,7 +355,7 @@ def main(argv=None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
     t_start = time.perf_counter()
-    log = lambda msg: print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    log = logger()
     if args.smoke:
         preset, options = "smoke", dict(SMOKE_OPTIONS)
         batch, rounds = args.batch or 2, args.rounds or 1

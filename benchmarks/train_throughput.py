@@ -56,7 +56,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from benchmarks._timing import SMOKE_OPTIONS, Timed, cost_flops, metadata, paired_ratios, peak_dot, run_rounds, write_json
+from benchmarks._timing import SMOKE_OPTIONS, Timed, cost_flops, logger, metadata, paired_ratios, peak_dot, run_rounds, training_call, write_json
 
 NOMINAL_MFLOP = {"forward": 34.0, "train": 102.0}
 VARIANTS = {"fast": {"layers": "fast"}, "plain": {"layers": "plain"}}
@@ -88,11 +88,7 @@ def library_training(variant: str, batch: int, seed: int = 0, options=None):
     xb = sg.train.shard_batch(np.asarray(x), mesh)
     t0 = time.perf_counter()
     compiled = training.step.lower(training.state, xb).compile(compiler_options=dict(options) if options else None)
-    holder = [training.state]
-
-    def call():
-        holder[0], metrics = compiled(holder[0], xb)
-        return metrics["loss"]
+    call = training_call(compiled, training.state, xb)
 
     jax.block_until_ready(call())
     first_s = time.perf_counter() - t0
@@ -231,7 +227,7 @@ def main(argv=None) -> dict:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
     t_start = time.perf_counter()
-    log = lambda msg: print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    log = logger()
     if args.smoke:
         preset, batches, options = "smoke", args.batches or [2], SMOKE_OPTIONS  # structure only: unoptimised compiles
         variant_batches = {"fast": batches, "plain": batches, "torch": batches}

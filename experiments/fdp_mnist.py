@@ -41,7 +41,7 @@ import sdegen_jax as sg
 from experiments._cli import command_for, parse_config, start_metadata
 from sdegen_jax import functional as F
 from sdegen_jax import metrics, plots, train
-from sdegen_jax.data import BatchIterator, load_images
+from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
 from sdegen_jax.results import markdown_table, write_results
 
 TABLES = ("5.2",)
@@ -109,21 +109,6 @@ def sampler(cfg: Config):
     return sg.samplers.PredictorCorrector(predictor=F.DriftlessEuler(), snr=cfg.snr, corrector_steps=cfg.corrector_steps)
 
 
-class _ImagesOnly:
-    def __init__(self, it):
-        self.it = it
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self.it)[0]
-
-    def state_dict(self):
-        return self.it.state_dict()
-
-    def load_state_dict(self, d):
-        self.it.load_state_dict(d)
 
 
 def run_cell(cfg: Config, name: str, covariance: str, T: float, x_train, x_test, mesh) -> dict:
@@ -146,7 +131,7 @@ def run_cell(cfg: Config, name: str, covariance: str, T: float, x_train, x_test,
     start_step = ckpt.latest_step() or 0
     log_path = os.path.join(cell_dir, "log.jsonl")
     t0 = time.perf_counter()
-    state = train.fit(training.state, training.step, _ImagesOnly(BatchIterator(x_train, np.zeros(len(x_train)), cfg.batch_size, seed=cfg.seed)),
+    state = train.fit(training.state, training.step, ImagesOnly(BatchIterator(x_train, np.zeros(len(x_train)), cfg.batch_size, seed=cfg.seed)),
                       num_steps=cfg.train_steps, mesh=mesh, checkpointer=ckpt, checkpoint_every=cfg.checkpoint_every,
                       log_path=log_path, log_every=cfg.log_every, progress=cfg.progress, description=name)
     train_s = time.perf_counter() - t0

@@ -26,7 +26,7 @@ from flax import nnx
 import sdegen_jax as sg
 from experiments._cli import command_for, parse_config, start_metadata, read_training_log
 from sdegen_jax import metrics, plots, train
-from sdegen_jax.data import BatchIterator, load_images
+from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
 from sdegen_jax.results import write_results
 
 
@@ -98,7 +98,7 @@ def main(argv=None):
     start_step = ckpt.latest_step() or 0
     t0 = time.perf_counter()
     state = train.fit(
-        training.state, training.step, _ImagesOnly(batches),
+        training.state, training.step, ImagesOnly(batches),
         num_steps=num_steps, mesh=mesh, checkpointer=ckpt, checkpoint_every=cfg.checkpoint_every,
         log_path=log_path, log_every=cfg.log_every, progress=cfg.progress, description=cfg.tag,
     )
@@ -178,23 +178,6 @@ def main(argv=None):
     return {**payload, **paths}
 
 
-class _ImagesOnly:
-    """Yields only the images of a (images, labels) iterator, forwarding its state."""
-
-    def __init__(self, it):
-        self.it = it
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self.it)[0]
-
-    def state_dict(self):
-        return self.it.state_dict()
-
-    def load_state_dict(self, d):
-        self.it.load_state_dict(d)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ TFDS is imported lazily.
 """
 
 from .images import load_images
-from .iterator import BatchIterator, IteratorState, permutation
+from .iterator import BatchIterator, ImagesOnly, IteratorState, permutation
 from .sampled import SampledBatches
 from .paths import ENV_VAR, resolve_data_dir
 from .sources import DATASETS, SPLITS
@@ -18,6 +18,7 @@ from .transforms import SCALES, dequantize, pad_to, scale_pixels, to_pixels
 __all__ = [
     "load_images",
     "BatchIterator",
+    "ImagesOnly",
     "SampledBatches",
     "IteratorState",
     "permutation",

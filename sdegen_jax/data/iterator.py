@@ -136,3 +136,23 @@ class BatchIterator:
     def load_state_dict(self, state: IteratorState | Mapping[str, Any]) -> None:
         """Moves the iterator to a saved state."""
         self.state = self._normalise(IteratorState.from_state(state))
+
+
+class ImagesOnly:
+    """The images of an (images, labels) iterator such as `BatchIterator`, forwarding its
+    `state_dict` / `load_state_dict` so that `sg.train.fit` resumes it exactly."""
+
+    def __init__(self, it):
+        self.it = it
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.it)[0]
+
+    def state_dict(self):
+        return self.it.state_dict()
+
+    def load_state_dict(self, d):
+        self.it.load_state_dict(d)

@@ -14,6 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._checks import check_time_horizon
 from ..sde.base import LinearSDE
 from .spectral import check_covariance, full_spectrum, hartley2
 
@@ -45,6 +46,15 @@ class FourierDiagonalSDE(LinearSDE):
     space, with m_T = a(T) · `prior_mean` in state coordinates."""
 
     shape: tuple[int, ...] = eqx.field(static=True)
+
+    def _set_common(self, shape, prior_mean, T):
+        """Validate and set the fields every Fourier-diagonal SDE has (shape, prior_mean, T)."""
+        self.shape = check_shape(shape)
+        if prior_mean is not None and jnp.shape(prior_mean) != self.shape:
+            raise ValueError(f"prior_mean must be one sample of shape {self.shape}, got {jnp.shape(prior_mean)}.")
+        self.prior_mean = None if prior_mean is None else jnp.asarray(prior_mean, jnp.float32)
+        check_time_horizon(T)
+        self.T = T
 
     def to_state(self, x):
         return hartley2(x)

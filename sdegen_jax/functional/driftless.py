@@ -12,8 +12,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._checks import check_positive, check_time_horizon
-from .diagonal import FourierDiagonalSDE, check_shape, eigenvalues
+from .._checks import check_positive
+from .diagonal import FourierDiagonalSDE, eigenvalues
 
 
 class DriftlessSDE(FourierDiagonalSDE):
@@ -36,15 +36,10 @@ class DriftlessSDE(FourierDiagonalSDE):
     T: float = eqx.field(default=1.0, kw_only=True)
 
     def __init__(self, shape, covariance=None, prior_mean=None, *, T: float = 1.0):
-        self.shape = check_shape(shape)
+        self._set_common(shape, prior_mean, T)
         self.covariance = None if covariance is None else jnp.asarray(covariance, jnp.float32)
         if self.covariance is not None:
             eigenvalues(self.covariance, self.shape, validate=True)
-        if prior_mean is not None and jnp.shape(prior_mean) != self.shape:
-            raise ValueError(f"prior_mean must be one sample of shape {self.shape}, got {jnp.shape(prior_mean)}.")
-        self.prior_mean = None if prior_mean is None else jnp.asarray(prior_mean, jnp.float32)
-        self.T = T
-        check_time_horizon(T)
 
     @property
     def default_eps(self):

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_less, check_positive, check_time_horizon
-from .diagonal import FourierDiagonalSDE, check_shape, eigenvalues
+from .._checks import check_less, check_positive
+from .diagonal import FourierDiagonalSDE, eigenvalues
 from .spectral import frequency_grid
 
 
@@ -84,16 +84,11 @@ class FourierSDE(FourierDiagonalSDE):
     T: float = eqx.field(default=1.0, kw_only=True)
 
     def __init__(self, shape, b, r, schedule=None, prior_mean=None, *, T: float = 1.0):
-        self.shape = check_shape(shape)
+        self._set_common(shape, prior_mean, T)
         self.b, self.r = jnp.asarray(b, jnp.float32), jnp.asarray(r, jnp.float32)
         eigenvalues(self.b, self.shape, validate=True)
         eigenvalues(self.r, self.shape, validate=True)
         self.schedule = ExponentialBeta() if schedule is None else schedule
-        if prior_mean is not None and jnp.shape(prior_mean) != self.shape:
-            raise ValueError(f"prior_mean must be one sample of shape {self.shape}, got {jnp.shape(prior_mean)}.")
-        self.prior_mean = None if prior_mean is None else jnp.asarray(prior_mean, jnp.float32)
-        self.T = T
-        check_time_horizon(T)
 
     @property
     def default_eps(self):
