@@ -7,7 +7,9 @@ from .denoising import (
     perturb,
     x0_prediction_loss,
 )
+from .bsde_mmd import bsde_mmd_loss
 from .fourier_x0 import fourier_x0_loss
+from .mmd import mmd2, multiscale_kernel, rbf_kernel, rbf_mmd2_gaussians, squared_distances
 from .parametrisations import (
     PARAMETRISATIONS,
     eps_to_score,
@@ -26,6 +28,12 @@ __all__ = [
     "eps_prediction_loss",
     "x0_prediction_loss",
     "fourier_x0_loss",
+    "bsde_mmd_loss",
+    "mmd2",
+    "multiscale_kernel",
+    "rbf_kernel",
+    "rbf_mmd2_gaussians",
+    "squared_distances",
     "perturb",
     "exact_score_matching",
     "sliced_score_matching",

@@ -1,6 +1,7 @@
-"""Flax NNX score networks: ScoreNet (Song's tutorial U-Net), a time-conditioned MLP, their
+"""Flax NNX networks: ScoreNet (Song's tutorial U-Net), a time-conditioned MLP, their
 building blocks (Fourier time embeddings, exact fast strided/transposed convolutions,
-GroupNorm) and the adapter to the samplers' per-sample `score_fn(x, t)`.
+GroupNorm), the U-ViT of seed 003, BSDE-Gen's N_y/N_z (`BSDEGenNets`) and the adapters
+to the per-sample functions the core takes (`score_fn_from`, `bsde_fns_from`).
 
     import sdegen_jax as sg
     from flax import nnx
@@ -39,6 +40,7 @@ state.  The sub-pixel and space-to-depth rewrites are studied in
 
 from .._tree import count_params
 from .adapters import PerSampleScore, score_fn_from
+from .bsde_gen import BSDEGenFns, BSDEGenNets, DropoutMLP, bsde_fns_from
 from .conv_transpose import FastConvTranspose, conv_transpose_gemm, conv_transpose_padding, conv_transpose_plain
 from .group_norm import GroupNorm, group_norm
 from .im2col import col2im, im2col
@@ -51,6 +53,10 @@ from .uvit import TransformerBlock, UViT
 __all__ = [
     "ScoreNet",
     "UViT",
+    "BSDEGenNets",
+    "BSDEGenFns",
+    "bsde_fns_from",
+    "DropoutMLP",
     "TransformerBlock",
     "TimeMLP",
     "count_params",

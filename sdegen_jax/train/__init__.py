@@ -1,9 +1,11 @@
 """Training: state, optimizer, sharded step, orbax checkpoints, the loop, and the DSM training
-of NNX score networks (`dsm_training`)."""
+of NNX score networks (`dsm_training`), x0-denoisers (`x0_training`) and BSDE-Gen
+(`bsde_training`)."""
 
 from .checkpoint import Checkpointer, abstract_like
 from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
-from .optimizer import make_optimizer
+from .bsde_model import bsde_training
+from .optimizer import make_optimizer, make_rmsprop
 from .sharding import DATA_AXIS, batch_sharding, make_mesh, replicate, replicated, shard_batch
 from .._tree import count_params
 from .score_model import ModelTraining, dsm_training, model_training, x0_training
@@ -18,6 +20,8 @@ __all__ = [
     "ModelTraining",
     "count_params",
     "make_optimizer",
+    "make_rmsprop",
+    "bsde_training",
     "make_train_step",
     "ema_update",
     "ema_decay_at",

@@ -1,4 +1,5 @@
-"""Adam with linear warm-up and global-norm gradient clipping (Song et al. 2021 defaults)."""
+"""Adam with linear warm-up and global-norm gradient clipping (Song et al. 2021 defaults), and
+RMSprop with PyTorch's defaults (the BSDE-Gen reference optimiser)."""
 
 from __future__ import annotations
 
@@ -26,4 +27,16 @@ def make_optimizer(
     )
     parts = [optax.clip_by_global_norm(grad_clip)] if grad_clip is not None else []
     parts.append(optax.adam(schedule, b1=b1, b2=b2, eps=eps))
+    return optax.chain(*parts)
+
+
+def make_rmsprop(learning_rate: float = 1e-4, *, decay: float = 0.99, eps: float = 1e-8,
+                 grad_clip: float | None = None) -> optax.GradientTransformation:
+    """RMSprop as `torch.optim.RMSprop` (alpha = 0.99, eps = 1e-8 added outside the square root,
+    no momentum), BSDE-Gen's optimiser at lr 1e-4 (seed 000 §5.2.2)."""
+    check_positive("learning_rate", learning_rate)
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"decay must be in (0, 1), got {decay}.")
+    parts = [optax.clip_by_global_norm(grad_clip)] if grad_clip is not None else []
+    parts.append(optax.rmsprop(learning_rate, decay=decay, eps=eps, eps_in_sqrt=False))
     return optax.chain(*parts)

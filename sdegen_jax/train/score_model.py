@@ -35,6 +35,7 @@ class ModelTraining(NamedTuple):
     state: TrainState
     step: Callable
     graphdef: Any
+    adapter: Callable = score_fn_from
 
     def model(self, params, constants=None):
         """The NNX model with `params` (and the state's constants)."""
@@ -45,6 +46,12 @@ class ModelTraining(NamedTuple):
         """The per-sample `score_fn(x, t)` of the model with `params`, for `sg.sample`."""
         return score_fn_from(self.model(params, constants))
 
+    def fns(self, params, constants=None):
+        """The pure functions the loss saw (`adapter(graphdef, params, constants)`): the
+        per-sample score for score models, `BSDEGenFns` for BSDE-Gen."""
+        constants = self.state.constants if constants is None else constants
+        return self.adapter(self.graphdef, params, constants)
+
 
 def model_training(
     model: nnx.Module,
@@ -54,18 +61,21 @@ def model_training(
     optimizer: optax.GradientTransformation,
     key: jax.Array,
     ema_decay: float = 0.999,
+    adapter: Callable = score_fn_from,
 ) -> ModelTraining:
     """The train state and sharded step of `loss(key, model_fn, batch)` for an NNX model, where
-    `model_fn` is the model's per-example function (with its batched form; sg.nets.adapters)."""
+    `model_fn = adapter(graphdef, params, constants)` is the model as the pure functions the
+    loss takes: by default its per-example function (with its batched form; sg.nets.adapters).
+    """
     graphdef, params, constants = nnx.split(model, nnx.Param, ...)
     # The compiled step donates its state: copy, so that `model` itself stays usable.
     params, constants = jax.tree_util.tree_map(jnp.copy, (params, constants))
 
     def loss_fn(p, k, batch):
-        return loss(k, score_fn_from(graphdef, p, constants), batch)
+        return loss(k, adapter(graphdef, p, constants), batch)
 
     state = replicate(TrainState.create(params, optimizer, key, constants=constants), mesh)
-    return ModelTraining(state, make_train_step(loss_fn, optimizer, mesh, ema_decay=ema_decay), graphdef)
+    return ModelTraining(state, make_train_step(loss_fn, optimizer, mesh, ema_decay=ema_decay), graphdef, adapter)
 
 
 def dsm_training(
