@@ -17,7 +17,13 @@ import importlib
 
 from .fid import classifier_fid, feature_statistics, fid_from_features, frechet_distance
 from .inception_score import classifier_inception_score, inception_score_from_probs, probs_from_logits
-from .reconstruction import ODEReconstruction, ode_encode, ode_reconstruction, reconstruction_error
+from .reconstruction import (
+    ODEReconstruction,
+    nearest_sample_error,
+    ode_encode,
+    ode_reconstruction,
+    reconstruction_error,
+)
 from .sampler_suite import Evaluation, evaluate_sampler, exact_sample_w1, exact_w1_1d, prior_mixture
 from .wasserstein import (
     expected_w1_noise_floor,
@@ -40,6 +46,7 @@ _LAZY = {
 
 __all__ = [
     "evaluate_sampler",
+    "nearest_sample_error",
     "Evaluation",
     "exact_sample_w1",
     "exact_w1_1d",

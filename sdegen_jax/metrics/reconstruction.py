@@ -8,6 +8,12 @@ model they are the probability-flow ODE run forward (eps → T) and back (T → 
 `ode_reconstruction` does. With an exact score the flow is a bijection and the error is only
 the ODE solver's (≈ 0); with a learned score it measures how far the learned flow is from
 invertible at the chosen tolerances.
+
+A generator without an encoder (BSDE-Gen's decoder-only mode, a GAN) has no decode(encode(x)).
+For tables that compare such models with others, `nearest_sample_error` is the definition that
+applies to every generator alike: the mean over test images of the per-pixel MSE to the nearest
+of n generated samples (in [0, 1] scale).  It falls as the samples cover the test digits
+and depends on n, so compare it at equal n only.
 """
 
 from __future__ import annotations
@@ -40,6 +46,26 @@ def reconstruction_error(x, x_rec, scale: str = "unit") -> float:
         raise ValueError(f"x has shape {x.shape} but its reconstruction {x_rec.shape}.")
     diff = x - x_rec if scale == "unit" else (x - x_rec) / 2.0
     return float(np.mean(diff**2))
+
+
+def nearest_sample_error(x, samples, scale: str = "unit", chunk_size: int = 512) -> float:
+    """Mean over images x_i (m, ...) of min_j mean-per-pixel (x_i − s_j)² over generated
+    `samples` (n, ...), in [0, 1] scale (see the module docstring)."""
+    if scale not in PIXEL_SCALES:
+        raise ValueError(f"Unknown scale {scale!r}; expected one of {PIXEL_SCALES}.")
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    s = np.asarray(samples, np.float64).reshape(len(samples), -1)
+    if x.shape[1] != s.shape[1]:
+        raise ValueError(f"images have {x.shape[1]} pixels but the samples {s.shape[1]}.")
+    if scale == "symmetric":
+        x, s = x / 2.0, s / 2.0
+    s2 = np.sum(s * s, 1)
+    best = []
+    for i in range(0, len(x), chunk_size):
+        xb = x[i : i + chunk_size]
+        d2 = np.sum(xb * xb, 1)[:, None] + s2[None, :] - 2.0 * xb @ s.T
+        best.append(np.maximum(d2.min(1), 0.0))
+    return float(np.mean(np.concatenate(best)) / x.shape[1])
 
 
 class ODEReconstruction(NamedTuple):
