@@ -74,13 +74,19 @@ def _bsde_run(tmp, devices):
     with open(os.path.join(out, "bsde_mnist_quick.json")) as f:
         res = json.load(f)
     with open(os.path.join(out, "bsde_mnist_quick_log.jsonl")) as f:
-        losses = [json.loads(line)["loss"] for line in f]
-    return res, np.array(losses)
+        log = [json.loads(line) for line in f]
+    return res, np.array([r["loss"] for r in log]), np.array([r["grad_norm"] for r in log])
 
 
 def test_bsde_training_is_the_same_on_1_and_8_devices(tmp_path):
-    one, l1 = _bsde_run(str(tmp_path), 1)
-    eight, l8 = _bsde_run(str(tmp_path), 8)
+    """The first step's loss and gradient agree to float32 round-off.  Later steps agree to 1 %
+    only: RMSprop's first update is lr·g/sqrt(0.01 g²) = ±10·lr per weight, whatever |g|, so the
+    sign of gradients that round-off can flip (the 8-device all-reduce sums in another order)
+    moves those weights by the full step."""
+    one, l1, g1 = _bsde_run(str(tmp_path), 1)
+    eight, l8, g8 = _bsde_run(str(tmp_path), 8)
     assert one["num_devices"] == 1 and eight["num_devices"] == 8
     assert len(l1) == 5  # 320 digits, batch 64
-    np.testing.assert_allclose(l1, l8, rtol=1e-4)
+    np.testing.assert_allclose(l1[0], l8[0], rtol=1e-5)
+    np.testing.assert_allclose(g1[0], g8[0], rtol=1e-4)
+    np.testing.assert_allclose(l1, l8, rtol=1e-2)
