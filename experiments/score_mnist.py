@@ -69,10 +69,19 @@ class Config:
         )
 
 
+def build_training(cfg: Config, mesh, key):
+    """(sde, model, training) as this experiment trains them: what a checkpoint of
+    `cfg.checkpoint_dir` restores into (experiments.likelihood_mnist uses it)."""
+    sde = sg.sde.TutorialVESDE(cfg.sigma)
+    model = sg.nets.ScoreNet(lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(cfg.seed))
+    optimizer = train.make_optimizer(cfg.learning_rate, warmup_steps=cfg.warmup_steps, grad_clip=cfg.grad_clip)
+    training = train.dsm_training(model, sde, mesh, optimizer=optimizer, key=key, ema_decay=cfg.ema_decay, eps=cfg.eps)
+    return sde, model, training
+
+
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__)
     meta = start_metadata("score_mnist", argv)
-    sde = sg.sde.TutorialVESDE(cfg.sigma)
     mesh = train.make_mesh()
     train.sharding.check_batch_divisible(cfg.batch_size, mesh)
     x_train, y_train = load_images(cfg.dataset, "train", scale="unit")
@@ -86,10 +95,8 @@ def main(argv=None):
 
     key = jax.random.PRNGKey(cfg.seed)
     k_train, k_sample = jax.random.split(key)
-    model = sg.nets.ScoreNet(lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(cfg.seed))
+    sde, model, training = build_training(cfg, mesh, k_train)
     num_params = train.count_params(nnx.state(model))
-    optimizer = train.make_optimizer(cfg.learning_rate, warmup_steps=cfg.warmup_steps, grad_clip=cfg.grad_clip)
-    training = train.dsm_training(model, sde, mesh, optimizer=optimizer, key=k_train, ema_decay=cfg.ema_decay, eps=cfg.eps)
     if cfg.fresh and os.path.isdir(cfg.checkpoint_dir):
         shutil.rmtree(cfg.checkpoint_dir)
     ckpt = train.Checkpointer(cfg.checkpoint_dir, max_to_keep=2)
