@@ -25,7 +25,9 @@ def test_use_section_runs(tmp_path, capsys):
     assert [int(line[0]) for line in lines[:2]] == [400, 500]
     assert all(float(line[1]) < 0.15 for line in lines[:2]), lines  # exact samples: ≈ 0.07 at n = 10k
     assert ns["x"].shape == (10_000, 1)
+    # likelihood: the ODE's log p equals the exact log-density (the prior is within 1e-4 of p_T)
+    assert float(lines[2][0]) < 0.05, lines[2]
     # functional: the recovered spectrum, off by the prior's 1/T = 5 % (plus sampling error)
-    assert abs(float(lines[2][0]) - 1.05) < 0.03, lines[2]
+    assert abs(float(lines[3][0]) - 1.05) < 0.03, lines[3]
     # BSDE-Gen: 256 two-dimensional samples and a finite MMD²
-    assert ns["y_T"].shape == (256, 2) and float(lines[3][-1]) >= 0.0
+    assert ns["y_T"].shape == (256, 2) and float(lines[4][-1]) >= 0.0
