@@ -154,3 +154,16 @@ def test_ema_decay_warms_up():
     np.testing.assert_allclose(float(train.ema_decay_at(0, 0.999)), 0.1)
     np.testing.assert_allclose(float(train.ema_decay_at(90, 0.999)), 91 / 100)
     np.testing.assert_allclose(float(train.ema_decay_at(10**6, 0.999)), 0.999)
+
+
+@pytest.mark.parametrize("make_key", [lambda: jax.random.key(3), lambda: jax.random.PRNGKey(3)])
+def test_the_callers_key_survives_the_donating_step(make_key):
+    """The step donates its state; the key given to model_training must not be that buffer."""
+    from flax import nnx
+
+    key = make_key()
+    model = sg.nets.TimeMLP(2, features=(8,), rngs=nnx.Rngs(0))
+    training = train.model_training(model, lambda k, f, b: jnp.mean(f.batched(b, jnp.ones(b.shape[0])) ** 2),
+                                    train.make_mesh(jax.devices()[:1]), optimizer=train.make_optimizer(1e-3), key=key)
+    state, _ = training.step(training.state, jnp.ones((4, 2)))
+    jax.random.split(key)  # raised "Buffer has been deleted or donated" before the copy

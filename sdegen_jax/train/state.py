@@ -33,6 +33,7 @@ class TrainState:
             params=params,
             opt_state=optimizer.init(params),
             ema_params=jax.tree_util.tree_map(jnp.copy, params),
-            key=jnp.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key),
+            # A copy: the train step donates its state, and the caller's key must stay usable.
+            key=jnp.array(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key, copy=True),
             constants={} if constants is None else constants,
         )
