@@ -68,3 +68,13 @@ def test_colorization_map_is_orthogonal_and_inverts_exactly():
     np.testing.assert_allclose(C.couple(C.decouple(x)), x, atol=1e-6)
     gray = x.mean(-1, keepdims=True)
     np.testing.assert_allclose(C.decouple(x)[..., :1], C.gray_to_decoupled(gray), rtol=1e-5, atol=1e-6)
+
+
+def test_colorize_keeps_the_gray_channel():
+    """Whatever the score, the coloured images average back to the gray input exactly."""
+    sde = sg.sde.VESDE(0.01, 5.0)
+    score = lambda x, t: -x / (1.0 + sde.marginal_coeffs(t)[1] ** 2)  # N(0, I) data
+    gray = jax.random.uniform(jax.random.key(0), (3, 4, 4, 1))
+    rgb, info = C.colorize(jax.random.key(1), sde, score, gray, steps=20)
+    assert rgb.shape == (3, 4, 4, 3) and int(info.nfe) == 20
+    np.testing.assert_allclose(rgb.mean(-1, keepdims=True), gray, atol=1e-5)

@@ -45,6 +45,7 @@ from .conv_transpose import FastConvTranspose, conv_transpose_gemm, conv_transpo
 from .group_norm import GroupNorm, group_norm
 from .im2col import col2im, im2col
 from .mlp import TimeMLP
+from .noisy_classifier import NoisyClassifier
 from .scorenet import ScoreNet
 from .strided_conv import FastConv, conv_plain, strided_conv_gemm
 from .time_embedding import Constant, GaussianFourierProjection, SinusoidalEmbedding
@@ -59,6 +60,7 @@ __all__ = [
     "DropoutMLP",
     "TransformerBlock",
     "TimeMLP",
+    "NoisyClassifier",
     "count_params",
     "score_fn_from",
     "PerSampleScore",
