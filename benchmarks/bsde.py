@@ -43,6 +43,7 @@ import sdegen_jax as sg
 from benchmarks._timing import (
     SMOKE_OPTIONS, Timed, cost_flops, logger, metadata, paired_ratios, peak_dot, run_rounds, training_call, write_json,
 )
+from benchmarks.train_throughput import NOMINAL_MFLOP, library_training
 
 PRESETS = {
     "full": dict(batches=(64, 512), hidden=(64, 32, 64), dims=(32, 32), num_steps=200, rounds=3, epoch_images=4096),
@@ -83,8 +84,6 @@ def bsde_step(batch, hidden, dims, num_steps, remat, options):
 
 
 def scorenet_step(batch, options):
-    from benchmarks.train_throughput import library_training
-
     call, _, compiled, _, first_s = library_training("fast", batch, options=options)
     return call, compiled, first_s
 
@@ -124,7 +123,7 @@ def main(argv=None) -> dict:
 
     gflop = analytic_gflop(*cfg["dims"], 784, cfg["hidden"], cfg["num_steps"])
     per_img_gflop = {"bsde": gflop["train"], "bsde_remat": gflop["train_remat"], "generate": gflop["forward"],
-                     "scorenet": 0.102}
+                     "scorenet": NOMINAL_MFLOP["train"] / 1e3}
     rows = {}
     for (name, b), tm in timed.items():
         if name == "peak":

@@ -73,8 +73,7 @@ def train_noisy_classifier(cfg, sde, mesh, x_train, y_train, eps):
         x, y = batch
         k_t, k_z = jax.random.split(k)
         t = jax.random.uniform(k_t, (x.shape[0],), minval=eps, maxval=sde.T)
-        a, s = sde.marginal_coeffs(t)
-        x_t = a[:, None, None, None] * x + s[:, None, None, None] * jax.random.normal(k_z, x.shape)
+        x_t = sg.losses.perturb(k_z, sde, x, t)[0]
         logits = model_fn.batched(x_t, t)
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], axis=1))
 

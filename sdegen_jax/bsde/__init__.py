@@ -23,12 +23,13 @@ from .coefficients import (
 )
 from .encoder import PCAEncoder
 from .fbsde import FBSDE
-from .scheme import brownian_increments, euler_fbsde, generate, sample_x0
+from .scheme import brownian_increments, euler_fbsde, generate, sample_x0, terminal_values
 
 __all__ = [
     "FBSDE",
     "PCAEncoder",
     "euler_fbsde",
+    "terminal_values",
     "generate",
     "sample_x0",
     "brownian_increments",

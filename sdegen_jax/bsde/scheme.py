@@ -91,9 +91,17 @@ def euler_fbsde(
     return x_n, y_n
 
 
+def terminal_values(fbsde: FBSDE, initial_fn: InitialFn, control_fn: ControlFn, x0, dw, keys=None, *,
+                    remat: bool = False) -> jax.Array:
+    """y_N of n paths: `euler_fbsde` vmapped over x0 (n, dim_x), dw (n, num_steps, dim_w) and
+    the per-path network keys (n keys, or None for no dropout)."""
+    path = lambda a, w, k: euler_fbsde(fbsde, initial_fn, control_fn, a, w, k, remat=remat)[1]
+    return jax.vmap(path, in_axes=(0, 0, None if keys is None else 0))(x0, dw, keys)
+
+
 @eqx.filter_jit
 def _generate(fbsde, initial_fn, control_fn, x0, dw):
-    return jax.vmap(lambda a, b: euler_fbsde(fbsde, initial_fn, control_fn, a, b)[1])(x0, dw)
+    return terminal_values(fbsde, initial_fn, control_fn, x0, dw)
 
 
 def generate(

@@ -19,23 +19,26 @@ the samples left (W1 0.49 to the exact conditional) under both VE and VP; PC wit
 
 from __future__ import annotations
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._checks import require_kernel
+from ..samplers.base import StepSampler
 
 
-class Imputation(eqx.Module):
+class Imputation(StepSampler):
     """A sampler that wraps a fixed-grid sampler with a `batch_step` (a `StepSampler` such as
     `EulerMaruyamaScan()`, `ReverseDiffusion()`, `Ancestral()`, or `PredictorCorrector(...)`)
     and, after each of its steps, sets the known coordinates (`mask` = 1) to the known values
     `known` (n, *shape; pixel space) diffused to the step's time.  Use through `impute`."""
 
-    base: eqx.Module
+    base: StepSampler
     known: jax.Array
     mask: jax.Array
-    adaptive = False
+
+    @property
+    def nfe_per_step(self):
+        return self.base.nfe_per_step
 
     def _replace(self, key, sde, y, t):
         a, s = sde.marginal_coeffs(t)
@@ -45,22 +48,15 @@ class Imputation(eqx.Module):
         mixed = self.mask * jax.vmap(sde.from_state)(known_t) + (1.0 - self.mask) * x
         return jax.vmap(sde.to_state)(mixed)
 
+    def batch_step(self, key, sde, score_fn, x, t, t_next, chunk_size=None):
+        k_step, k_rep = jax.random.split(key)
+        x = self.base.batch_step(k_step, sde, score_fn, x, t, t_next, chunk_size)
+        return self._replace(k_rep, sde, x, t_next)
+
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
-        from ..samplers.base import SampleInfo, run_scan, saved_times
-
         k0, k = jax.random.split(key)
-        x_init = self._replace(k0, sde, x_init, ts[0])
-
-        def step(k_i, y, t, t_next):
-            k_step, k_rep = jax.random.split(k_i)
-            y = self.base.batch_step(k_step, sde, score_fn, y, t, t_next, chunk_size)
-            return self._replace(k_rep, sde, y, t_next)
-
-        y, path = run_scan(step, k, x_init, ts, num_saves)
-        steps = ts.shape[0] - 1
-        nfe = getattr(self.base, "nfe_per_step", 1)
-        nfe = nfe() if callable(nfe) else nfe
-        return y, SampleInfo(jnp.asarray(steps * nfe), jnp.asarray(steps), saved_times(ts, num_saves), path)
+        return super().__call__(k, sde, score_fn, self._replace(k0, sde, x_init, ts[0]), ts, num_saves=num_saves,
+                                chunk_size=chunk_size)
 
 
 def impute(key, sde, score_fn, known, mask, *, method=None, steps: int = 1000, eps=None, denoise: bool = True,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ..bsde.scheme import brownian_increments, euler_fbsde, sample_x0
+from ..bsde.scheme import brownian_increments, sample_x0, terminal_values
 from .mmd import mmd2
 
 
@@ -40,9 +40,7 @@ def bsde_mmd_loss(
     elif x0.shape != (n, fbsde.dim_x):
         raise ValueError(f"x0 must have shape (n, dim_x) = ({n}, {fbsde.dim_x}), got {x0.shape}.")
     dw = brownian_increments(k_w, fbsde, n)
-    keys = jax.random.split(k_net, n)
-    path = lambda a, w, k: euler_fbsde(fbsde, initial_fn, control_fn, a, w, k, remat=remat)[1]
-    y_T = jax.vmap(path)(x0, dw, keys)
+    y_T = terminal_values(fbsde, initial_fn, control_fn, x0, dw, jax.random.split(k_net, n), remat=remat)
     loss = mmd2(y_T, target, kernel=kernel, unbiased=unbiased, chunk_size=chunk_size)
     if recon_weight:
         loss = loss + recon_weight * jnp.mean((y_T - target) ** 2)
