@@ -43,7 +43,7 @@ GENERATORS = sg.bsde.GENERATORS
 @dataclasses.dataclass
 class Config:
     dataset: str = "mnist_embedded"
-    epochs: int = 12  # 414 s each at the reference sizes on 2 CPU cores (benchmarks.bsde)
+    epochs: int = 12  # 420 s each at the reference sizes on 2 CPU cores (benchmarks.bsde)
     eval_epochs: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 10, 12)  # when to sample and score (those <= epochs; the last always)
     batch_size: int = 512
     learning_rate: float = 1e-4
@@ -57,7 +57,7 @@ class Config:
     generator: str = "linear_abs_z"  # f: linear_abs_z (−y + Σ|z|), neg_abs_y (−|y|), linear (−y)
     kernel: str = "multiscale"  # MMD kernel: multiscale (inverse multiquadrics) or rbf
     unbiased: bool = False  # U-statistic MMD² (default: the reference's V-statistic)
-    remat: bool = False  # rematerialise the scan body in the backward pass: same numbers, 20x less memory, 1.25x the time
+    remat: bool = False  # rematerialise the scan body in the backward pass: same numbers, 20x less memory, 1.07x the time at batch 512
     mode: str = "decoder"  # decoder (noise → image) or encoder (noised PCA code → image)
     encoder_noise: float = 0.5
     recon_weight: float = 1.0  # encoder mode only

@@ -7,7 +7,7 @@ of epochs, on this machine, evaluating each after every epoch, then writes
 (`results/table1_curves.png`, Figure 10).  Resumable: rerun after an interruption (each
 model's checkpoints and finished evaluations are kept under `--checkpoint-dir`).
 
-Budget: `benchmarks.bsde` measures 414 s per epoch for BSDE-Gen and 5.4 s for ScoreNet at
+Budget: `benchmarks.bsde` measures 420 s per epoch for BSDE-Gen and 5.7 s for ScoreNet at
 batch 512 on this 2-core CPU; with an evaluation after every epoch (about 15 s for BSDE-Gen,
 80 s for ScoreNet's 500-step Euler–Maruyama on 500 digits) 12 epochs take about 1.7 hours,
 the largest equal number that fits about two hours.  The seed trained 31 epochs of 60,000
