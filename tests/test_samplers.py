@@ -49,7 +49,10 @@ def _bound(target, n, discretisation=0.02):
 @pytest.mark.parametrize("method", sg.samplers.METHODS)
 def test_every_method_reproduces_example7_from_exact_pT(method):
     n = 20_000
-    x, target, info = _from_exact_pT(VE7, sg.toy.seed002_mixture(), method, n, steps=200 if method != "annealed_langevin" else 100)
+    # Euler on the flow ODE is first order with a large constant under VE (W1 0.168 at 200
+    # steps, above the bound's 0.02 of discretisation): it gets 1000.
+    steps = {"annealed_langevin": 100, "euler_flow": 1000}.get(method, 200)
+    x, target, info = _from_exact_pT(VE7, sg.toy.seed002_mixture(), method, n, steps=steps)
     assert x.shape == (n, 1)
     w1 = wasserstein1_to_mixture(x, target)
     assert w1 < _bound(target, n), (method, w1)

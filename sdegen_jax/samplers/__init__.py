@@ -11,6 +11,9 @@ and runs through `sample(key, sde, score_fn, shape, n, method=sampler, steps=...
 - `lax.scan` step samplers: `EulerMaruyamaScan()`, `ReverseDiffusion()`, `Ancestral()`,
   `PredictorCorrector(predictor=..., snr=..., corrector_steps=...)`,
   `AnnealedLangevin(steps_per_level=..., step_lr=...)`; write your own as a `StepSampler`.
+- Few-step solvers on their own noise schedules (`schedules`): `DDIM(eta=...)`,
+  `DPMSolverPP(order=2)`, `UniPC()`, `EDMHeun()`, `EDMStochastic(s_churn=...)`; fixed-step
+  flow predictors `EulerMaruyamaScan(probability_flow=True)`, `ReverseDiffusion(probability_flow=True)`.
 - Adaptive: `ProbabilityFlowODE(solver=diffrax.Tsit5(), rtol=..., atol=...)`.
 - `langevin(key, score_fn, x_init, step_size, steps)`: plain Langevin MCMC.
 """
@@ -18,12 +21,17 @@ and runs through `sample(key, sde, score_fn, shape, n, method=sampler, steps=...
 from .api import sample, sample_with_info
 from .base import AbstractSampler, SampleInfo, StepSampler, run_scan
 from .batching import batch_score, map_batch
+from .ddim import DDIM
 from .diffrax_sde import SRA1, DiffraxSDE, EulerMaruyama, Heun, Milstein, ShARK, solve_sde
+from .dpm_solver import DPMSolverPP
+from .edm import EDMHeun, EDMStochastic, heun_step
 from .langevin import AnnealedLangevin, langevin
 from .names import METHODS, SAMPLERS, from_name
 from .ode import ProbabilityFlowODE, integrate_flow
 from .predictor_corrector import PredictorCorrector, langevin_corrector_step
 from .predictors import Ancestral, EulerMaruyamaScan, ReverseDiffusion
+from .schedules import KarrasSchedule, logsnr_uniform, noise_to_signal, time_at_noise_level, time_uniform
+from .unipc import UniPC
 
 __all__ = [
     "sample",
@@ -50,6 +58,17 @@ __all__ = [
     "langevin",
     "ProbabilityFlowODE",
     "integrate_flow",
+    "DDIM",
+    "DPMSolverPP",
+    "UniPC",
+    "EDMHeun",
+    "EDMStochastic",
+    "heun_step",
+    "KarrasSchedule",
+    "logsnr_uniform",
+    "time_uniform",
+    "noise_to_signal",
+    "time_at_noise_level",
     "METHODS",
     "SAMPLERS",
     "from_name",

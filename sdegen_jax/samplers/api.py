@@ -26,7 +26,11 @@ def _run(sampler, key, sde, score_fn, x_init, T, eps, steps, run_steps, num_save
     # Tweedie's posterior mean replaces the last step.
     # The grid is static (T, eps, steps are Python values): built with numpy, it reaches XLA as a
     # constant, and Diffrax's loop then sees constant t0, t1 and dt0.
-    ts = jnp.asarray(np.linspace(T, eps, steps + 1)[: run_steps + 1], dtype=x_init.dtype)
+    time_grid = getattr(sampler, "time_grid", None)
+    if time_grid is None:
+        ts = jnp.asarray(np.linspace(T, eps, steps + 1)[: run_steps + 1], dtype=x_init.dtype)
+    else:  # a sampler with its own schedule (few-step solvers) ends its grid at eps either way
+        ts = jnp.asarray(time_grid(sde, T, eps, run_steps), dtype=x_init.dtype)
     # Samplers run in the SDE's state coordinates (the identity except for SDEs diagonal in
     # another orthonormal basis); inputs, scores and outputs stay in pixel space.
     state_score = StateScore(sde, score_fn)
@@ -75,13 +79,15 @@ def sample_with_info(
       x_init: (n, *shape) samples at time T; defaults to draws from the SDE's prior.
       eps: final time (default `sde.default_eps`).
       num_saves: record the state this many times (evenly in steps) plus at T.
-      denoise: end noise-free.  Fixed-grid samplers run their first steps − 1 steps and
-        replace the last by Tweedie's posterior mean E[x_0 | x_t] = (x + s(t)² score(x, t))
+      denoise: end noise-free.  Fixed-grid samplers on the uniform grid run its first
+        steps − 1 steps and replace the last by Tweedie's posterior mean E[x_0 | x_t] = (x + s(t)² score(x, t))
         / a(t) at t = t_{steps−1}: the noise that step would inject (std ≈ g·sqrt(dt), far
         above s(eps) when eps ≪ dt) is never added.  Seed 000's tutorial sampler returns
         the drift-only mean of its last step for the same reason, Song et al.'s code the
-        predictor mean (`denoise=True`); all agree to O(dt).  Adaptive samplers apply Tweedie
-        at eps.  One score evaluation more (NFE counts it); the saved path ends before
+        predictor mean (`denoise=True`); all agree to O(dt).  Adaptive samplers, and samplers
+        with their own `schedule` (`time_grid`: DPMSolverPP, UniPC, EDMHeun, DDIM...), run
+        steps − 1 steps on their grid from T to eps and apply Tweedie at eps (EDM's last step
+        to σ = 0).  One score evaluation more (NFE counts it); the saved path ends before
         denoising.  Needs the SDE's closed-form kernel.
       chunk_size: evaluate the score on at most this many samples at a time (`lax.map` over
         chunks); None evaluates the whole batch at once.  Large batches of big samples run

@@ -7,7 +7,8 @@ A sampler is any callable
 
 that moves the batch `x_init` (n, *shape), a sample of p_{ts[0]}, along the decreasing time
 grid `ts` (length steps + 1, from ts[0] down to ts[-1]) under the per-sample
-`score_fn(x, t)`.  `num_saves` asks for the state at every steps/num_saves steps (the path);
+`score_fn(x, t)`.  The grid is uniform in time unless the sampler has a method
+`time_grid(sde, T, eps, steps) -> ts` (the few-step samplers' `schedule`, see `schedules`).  `num_saves` asks for the state at every steps/num_saves steps (the path);
 `chunk_size` bounds how many samples one score evaluation sees (`batching.map_batch`).  A
 sampler whose class attribute `adaptive` is True chooses its own steps and reads only the end
 points of `ts` and its save times.
@@ -60,14 +61,16 @@ class AbstractSampler(eqx.Module):
         """Sample along `ts`; returns (samples (n, *shape), SampleInfo)."""
 
 
-def run_scan(step, key, x_init, ts, num_saves: int | None):
+def run_scan(step, key, x_init, ts, num_saves: int | None, observe=None):
     """x ← step(key_i, x, ts[i], ts[i+1]) for i < steps, as one `lax.scan`.
 
     The per-step keys are split up front and scanned over with the time pairs, so a step
     costs no key arithmetic or grid indexing.  Returns (x, path or None); the path holds
     x_init and the state after every steps/num_saves steps, batch first:
-    (n, num_saves + 1, *shape).
+    (n, num_saves + 1, *shape).  The state may be any pytree (multistep samplers carry past
+    denoiser outputs); `observe(state)` then picks the batch array the path records.
     """
+    observe = (lambda x: x) if observe is None else observe
     steps = ts.shape[0] - 1
     xs = (jax.random.split(key, steps), ts[:-1], ts[1:])
 
@@ -82,10 +85,10 @@ def run_scan(step, key, x_init, ts, num_saves: int | None):
 
     def outer(x, chunk):
         x, _ = jax.lax.scan(body, x, chunk)
-        return x, x
+        return x, observe(x)
 
     x, saved = jax.lax.scan(outer, x_init, chunks)
-    path = jnp.concatenate([x_init[None], saved], axis=0)
+    path = jnp.concatenate([observe(x_init)[None], saved], axis=0)
     return x, jnp.moveaxis(path, 0, 1)
 
 

@@ -6,11 +6,17 @@ name there means the sampler with its default settings.
 
 from __future__ import annotations
 
+import functools
+
+from .ddim import DDIM
 from .diffrax_sde import SRA1, EulerMaruyama, Heun, Milstein, ShARK
+from .dpm_solver import DPMSolverPP
+from .edm import EDMHeun, EDMStochastic
 from .langevin import AnnealedLangevin
 from .ode import ProbabilityFlowODE
 from .predictor_corrector import PredictorCorrector
 from .predictors import Ancestral, EulerMaruyamaScan, ReverseDiffusion
+from .unipc import UniPC
 
 SAMPLERS = {
     "euler_maruyama": EulerMaruyama,
@@ -24,6 +30,13 @@ SAMPLERS = {
     "euler_maruyama_scan": EulerMaruyamaScan,
     "annealed_langevin": AnnealedLangevin,
     "ode": ProbabilityFlowODE,
+    "euler_flow": functools.partial(EulerMaruyamaScan, probability_flow=True),
+    "reverse_diffusion_flow": functools.partial(ReverseDiffusion, probability_flow=True),
+    "ddim": DDIM,
+    "dpmpp_2m": DPMSolverPP,
+    "unipc": UniPC,
+    "edm_heun": EDMHeun,
+    "edm_stochastic": EDMStochastic,
 }
 METHODS = tuple(SAMPLERS)
 
