@@ -103,3 +103,23 @@ def test_score_mnist_quick_writes_the_issue_schema(tmp_path):
     assert data["real_digits"]["is_heldout"] > 5.0 > data["samplers"]["euler_maruyama"]["is"]
     assert _finite(data["reconstruction_error"]) and data["reconstruction_error"] >= 0  # 1 epoch, rtol 1e-3: large
     assert os.path.getsize(data["figures"]["loss"]) > 1_000
+
+
+def test_nfe_frontier_quick(tmp_path):
+    """Few samplers, two NFEs, one setting: the table, the summary and a log-axis figure."""
+    from experiments import nfe_frontier
+
+    result = nfe_frontier.main(["--quick", "--no-progress", "--out-dir", str(tmp_path), "--targets", "mixture_1d",
+                                "--sdes", "vp"])
+    data = json.loads((tmp_path / "nfe_frontier_quick.json").read_text())
+    assert data["config"]["quick"] is True and "experiments.nfe_frontier --quick" in data["metadata"]["command"]
+    setting = data["toy"]["mixture_1d/vp/p_T"]
+    assert {(r["method"], r["nfe_budget"]) for r in setting["rows"]} == {
+        (m, n) for m in ("euler_maruyama_scan", "dpmpp_2m", "edm_heun") for n in (5, 20)}
+    for r in setting["rows"]:
+        assert r["nfe"] <= r["nfe_budget"] and _finite(r["w1"])
+    # EDM's Heun takes 2 evaluations a step: 20 → 10 steps, 9 Heun steps + Tweedie = 19.
+    assert {r["nfe"] for r in setting["rows"] if r["method"] == "edm_heun"} == {5, 19}
+    assert setting["leader_20"]["method"] == "dpmpp_2m"
+    assert all(os.path.getsize(f) > 10_000 for f in result["toy"] and data["figures"])
+    assert "NFE within 10 %" in (tmp_path / "nfe_frontier_quick.md").read_text()
