@@ -35,14 +35,14 @@ from sdegen_jax.metrics.sampler_suite import distance
 from sdegen_jax.results import markdown_table, write_results
 
 NAME = "nfe_frontier"
-TWO_EVALS = ("pc", "edm_heun", "edm_stochastic")
+TWO_EVALS = ("pc", "edm_heun", "edm_stochastic", "dpmpp_2s")
 
 
 @dataclasses.dataclass
 class Config:
     nfes: tuple[int, ...] = (5, 10, 20, 50, 100, 500, 1000)
     samplers: tuple[str, ...] = ("euler_maruyama_scan", "reverse_diffusion", "ancestral", "pc", "euler_flow", "ddim",
-                                 "dpmpp_2m", "unipc", "edm_heun", "edm_stochastic")
+                                 "dpmpp_2m", "dpmpp_2s", "unipc", "edm_heun", "edm_stochastic")
     sdes: tuple[str, ...] = ("ve", "vp")
     starts: tuple[str, ...] = ("p_T", "prior")
     targets: tuple[str, ...] = ("mixture_1d", "ring_2d")

@@ -19,7 +19,7 @@ One calling convention throughout:
   `sliced_score_matching(key, score_fn, x)`.
 - SDE methods act on one sample; batches carry a leading axis everywhere else.
 
-The core (`sde`, `bsde`, `likelihood`, `controllable`, `toy`, `samplers`) imports no Flax; `functional`, `losses`, `nets`, `train`,
+The core (`sde`, `bsde`, `likelihood`, `controllable`, `toy`, `samplers`, `ddpm`, `ncsn`) imports no Flax; `functional`, `losses`, `nets`, `train`,
 `data`, `metrics`, `plots`, `provenance` and `results` are loaded on first use.
 """
 
@@ -30,7 +30,7 @@ from .samplers import SampleInfo, langevin, sample, sample_with_info
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("functional", "losses", "nets", "train", "data", "metrics", "plots", "provenance", "results")
+_LAZY_SUBMODULES = ("ddpm", "ncsn", "functional", "losses", "nets", "train", "data", "metrics", "plots", "provenance", "results")
 
 __all__ = ["sde", "bsde", "likelihood", "controllable", "toy", "samplers", *_LAZY_SUBMODULES, "sample", "sample_with_info", "langevin", "SampleInfo"]
 

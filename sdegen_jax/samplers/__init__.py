@@ -12,7 +12,7 @@ and runs through `sample(key, sde, score_fn, shape, n, method=sampler, steps=...
   `PredictorCorrector(predictor=..., snr=..., corrector_steps=...)`,
   `AnnealedLangevin(steps_per_level=..., step_lr=...)`; write your own as a `StepSampler`.
 - Few-step solvers on their own noise schedules (`schedules`): `DDIM(eta=...)`,
-  `DPMSolverPP(order=2)`, `UniPC()`, `EDMHeun()`, `EDMStochastic(s_churn=...)`; fixed-step
+  `DPMSolverPP(order=2)`, `DPMSolverPP2S()`, `UniPC()`, `EDMHeun()`, `EDMStochastic(s_churn=...)`; fixed-step
   flow predictors `EulerMaruyamaScan(probability_flow=True)`, `ReverseDiffusion(probability_flow=True)`.
 - Adaptive: `ProbabilityFlowODE(solver=diffrax.Tsit5(), rtol=..., atol=...)`.
 - `langevin(key, score_fn, x_init, step_size, steps)`: plain Langevin MCMC.
@@ -23,7 +23,7 @@ from .base import AbstractSampler, SampleInfo, StepSampler, run_scan
 from .batching import batch_score, map_batch
 from .ddim import DDIM
 from .diffrax_sde import SRA1, DiffraxSDE, EulerMaruyama, Heun, Milstein, ShARK, solve_sde
-from .dpm_solver import DPMSolverPP
+from .dpm_solver import DPMSolverPP, DPMSolverPP2S
 from .edm import EDMHeun, EDMStochastic, heun_step
 from .langevin import AnnealedLangevin, langevin
 from .names import METHODS, SAMPLERS, from_name
@@ -60,6 +60,7 @@ __all__ = [
     "integrate_flow",
     "DDIM",
     "DPMSolverPP",
+    "DPMSolverPP2S",
     "UniPC",
     "EDMHeun",
     "EDMStochastic",

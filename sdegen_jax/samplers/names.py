@@ -10,7 +10,7 @@ import functools
 
 from .ddim import DDIM
 from .diffrax_sde import SRA1, EulerMaruyama, Heun, Milstein, ShARK
-from .dpm_solver import DPMSolverPP
+from .dpm_solver import DPMSolverPP, DPMSolverPP2S
 from .edm import EDMHeun, EDMStochastic
 from .langevin import AnnealedLangevin
 from .ode import ProbabilityFlowODE
@@ -34,6 +34,7 @@ SAMPLERS = {
     "reverse_diffusion_flow": functools.partial(ReverseDiffusion, probability_flow=True),
     "ddim": DDIM,
     "dpmpp_2m": DPMSolverPP,
+    "dpmpp_2s": DPMSolverPP2S,
     "unipc": UniPC,
     "edm_heun": EDMHeun,
     "edm_stochastic": EDMStochastic,
