@@ -17,10 +17,9 @@ MU, V = 0.4, 0.3  # Gaussian data N(MU, V)
 
 
 def _exact_eps_model(schedule):
-    """Batch ε-model of N(MU, V) data: E[ε | x_i] = s (x − a MU)/(a² V + s²)."""
+    """Per-example ε-model of N(MU, V) data: E[ε | x_i] = s (x − a MU)/(a² V + s²)."""
     def model(x, i):
         a, s = schedule.marginal_coeffs(i)
-        a, s = a.reshape((-1,) + (1,) * (x.ndim - 1)), s.reshape((-1,) + (1,) * (x.ndim - 1))
         return s * (x - a * MU) / (a**2 * V + s**2)
     return model
 

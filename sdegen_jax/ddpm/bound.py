@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
+from ..losses.denoising import apply_model
 from .schedule import DDPMSchedule
 
 
@@ -40,8 +41,8 @@ def discretized_gaussian_log_likelihood(x, mean, var):
 
 def kl_terms(key, schedule: DDPMSchedule, model_fn, x0, *, variance: str = "posterior"):
     """Per-example L_N, Σ_{i≥2} L_{i−1} (nats) and L_0 (the decoder's −log p, meaningful for 8-bit
-    data only) for x0 (n, ...), one draw x_i ~ q(x_i | x_0) per term; `model_fn(x (n, ...),
-    i (n,))` predicts ε; `variance` is σ_i² of p_θ ("posterior": β̃, "transition": β; see
+    data only) for x0 (n, ...), one draw x_i ~ q(x_i | x_0) per term; the per-example
+    `model_fn(x, i)` predicts ε; `variance` is σ_i² of p_θ ("posterior": β̃, "transition": β; see
     `DDPMSchedule.reverse_variance`).  Returns {"prior", "kl", "decoder"}."""
     x0 = jnp.asarray(x0, jnp.float32)
     if x0.ndim < 2:
@@ -57,7 +58,7 @@ def kl_terms(key, schedule: DDPMSchedule, model_fn, x0, *, variance: str = "post
         k, i = inputs
         a, s = schedule.marginal_coeffs(i)
         x_i = a * x0 + s * jax.random.normal(k, x0.shape)
-        x0_hat = schedule.predict_x0(x_i, model_fn(x_i, jnp.full((n,), i)), i)
+        x0_hat = schedule.predict_x0(x_i, apply_model(model_fn, x_i, jnp.full((n,), i)), i)
         c0, ci, post_var = schedule.posterior(i)
         var = schedule.reverse_variance(i, variance)
         mean = c0 * x0_hat + ci * x_i

@@ -7,12 +7,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..losses.denoising import apply_model
 from .schedule import DDPMSchedule
 
 
 def simple_loss(key, schedule: DDPMSchedule, model_fn, x0) -> jax.Array:
-    """Mean over the batch of the per-example mean squared ε error.  `model_fn(x (n, ...), i (n,))`
-    predicts ε for a batch (an NNX model or a vmapped function); x0 (n, ...)."""
+    """Mean over the batch of the per-example mean squared ε error.  `model_fn(x, i)` predicts ε
+    for ONE example and its step (the library's per-example convention; a `batched` form is
+    used when present); x0 (n, ...)."""
     if jnp.ndim(x0) < 2:
         raise ValueError(f"x0 must be a batch (n, *shape), got shape {jnp.shape(x0)}.")
     k_i, k_e = jax.random.split(key)
@@ -22,5 +24,5 @@ def simple_loss(key, schedule: DDPMSchedule, model_fn, x0) -> jax.Array:
     a, s = schedule.marginal_coeffs(i)
     shape = (n,) + (1,) * (x0.ndim - 1)
     x_i = a.reshape(shape) * x0 + s.reshape(shape) * eps
-    err = (model_fn(x_i, i) - eps) ** 2
+    err = (apply_model(model_fn, x_i, i) - eps) ** 2
     return jnp.mean(jnp.mean(err.reshape(n, -1), axis=1))

@@ -109,12 +109,17 @@ def _noisy_batch(key, sde, x0, eps, time_sampling, purpose):
     return (t, y0, *perturb(k_z, sde, y0, t))
 
 
-def _apply(model_fn, sde, y_t, t, x0):
-    """The per-example model_fn(x, t) on the pixel-space x_t (or its `batched` form when it has
-    one), its output checked against x0's shape and returned in state coordinates."""
-    x_t = jax.vmap(sde.from_state)(y_t)
+def apply_model(model_fn, x, t):
+    """The per-example `model_fn(x, t)` on a batch x (n, ...), t (n,): its `batched` form when it
+    has one (the NNX adapters), else its vmap."""
     batched = getattr(model_fn, "batched", None)
-    out = batched(x_t, t) if batched is not None else jax.vmap(model_fn)(x_t, t)
+    return batched(x, t) if batched is not None else jax.vmap(model_fn)(x, t)
+
+
+def _apply(model_fn, sde, y_t, t, x0):
+    """The per-example model_fn(x, t) on the pixel-space x_t, its output checked against x0's
+    shape and returned in state coordinates."""
+    out = apply_model(model_fn, jax.vmap(sde.from_state)(y_t), t)
     if out.shape != x0.shape:
         raise ValueError(
             f"model output has shape {out.shape[1:]} per example; it must match the data's {x0.shape[1:]} "

@@ -12,11 +12,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..losses.denoising import apply_model
 from .levels import NoiseLevels
 
 
 def multilevel_dsm_loss(key, levels: NoiseLevels, model_fn, x) -> jax.Array:
-    """`model_fn(x̃ (n, ...), sigma (n,))` predicts the score of p_σ for a batch; x (n, ...)."""
+    """The per-example `model_fn(x̃, σ)` predicts the score of p_σ (a `batched` form is used when
+    present); x (n, ...)."""
     if jnp.ndim(x) < 2:
         raise ValueError(f"x must be a batch (n, *shape), got shape {jnp.shape(x)}.")
     k_i, k_z = jax.random.split(key)
@@ -24,5 +26,5 @@ def multilevel_dsm_loss(key, levels: NoiseLevels, model_fn, x) -> jax.Array:
     sigma = levels.sigmas[jax.random.randint(k_i, (n,), 0, levels.num_levels)]
     z = jax.random.normal(k_z, x.shape, x.dtype)
     shape = (n,) + (1,) * (x.ndim - 1)
-    residual = sigma.reshape(shape) * model_fn(x + sigma.reshape(shape) * z, sigma) + z
+    residual = sigma.reshape(shape) * apply_model(model_fn, x + sigma.reshape(shape) * z, sigma) + z
     return 0.5 * jnp.mean(jnp.sum(residual.reshape(n, -1) ** 2, axis=1))
