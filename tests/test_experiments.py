@@ -123,3 +123,19 @@ def test_nfe_frontier_quick(tmp_path):
     assert setting["leader_20"]["method"] == "dpmpp_2m"
     assert all(os.path.getsize(f) > 10_000 for f in result["toy"] and data["figures"])
     assert "NFE within 10 %" in (tmp_path / "nfe_frontier_quick.md").read_text()
+
+
+def test_discrete_mnist_quick(tmp_path):
+    """NCSN and DDPM trained for a few steps: every sampler row, DDPM's bound, the grids."""
+    from experiments import discrete_mnist
+
+    result = discrete_mnist.main(["--quick", "--no-progress", "--out-dir", str(tmp_path), "--checkpoint-dir",
+                                  str(tmp_path / "ckpt")])
+    data = json.loads((tmp_path / "discrete_mnist_quick.json").read_text())
+    assert [(r["model"], r["sampler"], r["nfe"]) for r in data["rows"]] == [
+        ("ncsn", "annealed Langevin", 10 * 5 + 1), ("ddpm", "ancestral", 20), ("ddpm", "DDIM 5", 5)]
+    assert all(_finite(r["fid"]) and 1.0 <= r["inception_score"] <= 10.0 for r in data["rows"])
+    ddpm = data["models"]["ddpm"]
+    assert ddpm["params"] == data["models"]["ncsn"]["params"] == 1115425  # score_mnist's ScoreNet
+    assert _finite(ddpm["bound_bits_per_dim"]) and ddpm["bound_bits_per_dim"] > 0 and ddpm["bound_images"] == 8
+    assert all(os.path.getsize(f) > 10_000 for f in result["figures"])

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
+from .._checks import is_concrete
 from ..losses.denoising import apply_model
 from .schedule import DDPMSchedule
 
@@ -73,16 +75,20 @@ def kl_terms(key, schedule: DDPMSchedule, model_fn, x0, *, variance: str = "post
     return {"prior": prior, "kl": jnp.sum(kls, axis=0), "decoder": jnp.sum(decoders, axis=0)}
 
 
+_compiled_kl_terms = eqx.filter_jit(kl_terms)
+
+
 def variational_bound(key, schedule: DDPMSchedule, model_fn, x0, *, variance: str = "posterior"):
     """Per-example bits/dim of the bound for 8-bit images x0 (n, ...) scaled to [−1, 1], and the
-    per-example terms in nats (`kl_terms`)."""
+    per-example terms in nats (`kl_terms`, compiled once per shape and model structure)."""
     x0 = jnp.asarray(x0, jnp.float32)
     if x0.ndim < 2:
         raise ValueError(f"x0 must be a batch (n, *shape), got shape {x0.shape}.")
     levels = (x0 + 1.0) * 127.5
-    if bool(jnp.any(jnp.abs(levels - jnp.round(levels)) > 1e-3)) or bool(jnp.any(jnp.abs(x0) > 1.0 + 1e-6)):
+    if is_concrete(x0) and (bool(jnp.any(jnp.abs(levels - jnp.round(levels)) > 1e-3))
+                            or bool(jnp.any(jnp.abs(x0) > 1.0 + 1e-6))):
         raise ValueError("x0 must hold 8-bit images scaled to [−1, 1] (k/127.5 − 1 for k = 0..255): the bound's "
                          "decoder is discrete.  Use sg.likelihood.bits_per_dim for continuous data.")
-    terms = kl_terms(key, schedule, model_fn, x0, variance=variance)
+    terms = _compiled_kl_terms(key, schedule, model_fn, x0, variance=variance)
     bpd = (terms["prior"] + terms["kl"] + terms["decoder"]) / (math.prod(x0.shape[1:]) * math.log(2.0))
     return bpd, terms
