@@ -27,6 +27,11 @@ diffusionjax 0.1.8's jitted EM (`benchmarks.peers.diffusionjax_em`, when install
 benchmark says so and goes on when it is not).  Interleaved rounds, best of 3 calls each;
 targets: scan ≤ 1.05 × bare scan; Diffrax ≤ max(diffusionjax, 1.05 × minimal diffeqsolve).
 
+Section "few_step".  The few-step samplers (DDIM, DPM-Solver++ 2M/2S, UniPC, EDM) against
+Euler–Maruyama and predictor–corrector at equal NFE (denoised), MLP score, batch 1024: img/s,
+and each one's time per score evaluation over a bare `lax.scan` of the same number of batched
+network evaluations (the per-step overhead of the solver).
+
 Section "chunking".  `experiments.score_mnist`'s sampling: ScoreNet (random init) under the
 tutorial VE SDE, Euler–Maruyama at batch 500, evaluated in chunks of `chunk_size` samples
 (`lax.map` over chunks), against the whole batch at once.
@@ -65,17 +70,20 @@ SCORES = ("exact", "mlp")
 EM_DIFFRAX, EM_SCAN = "euler_maruyama", "euler_maruyama_scan"
 RATIO_TARGET = 1.15
 OVERHEAD_TARGET = 1.05
+FEW_STEP_METHODS = ("euler_maruyama_scan", "ddim", "dpmpp_2m", "dpmpp_2s", "unipc", "edm_heun", "edm_stochastic", "pc")
 
 PRESETS = {
     "full": dict(
         batches=(64, 256, 1024, 4096), steps=(100, 1000), methods=sg.samplers.METHODS,
         min_reps=5, max_reps=15, target_s=5.0, ratio_reps=21, ratio_steps=1000, ratio_batch=1024,
         overhead_rounds=21, chunk_sizes=(0, 25, 50, 100, 250), chunk_rounds=7, chunk_steps=10,
+        few_step_nfe=(10, 20, 100), few_step_batch=1024, few_step_methods=FEW_STEP_METHODS,
     ),
     "quick": dict(
         batches=(256,), steps=(100,), methods=sg.samplers.METHODS,
         min_reps=2, max_reps=5, target_s=0.3, ratio_reps=5, ratio_steps=1000, ratio_batch=1024,
         overhead_rounds=7, chunk_sizes=(0, 50), chunk_rounds=3, chunk_steps=4,
+        few_step_nfe=(20,), few_step_batch=1024, few_step_methods=FEW_STEP_METHODS,
     ),
     # For the test suite: both score functions, the diffrax and scan paths, every section, JSON
     # and table, in seconds.
@@ -83,6 +91,7 @@ PRESETS = {
         batches=(8,), steps=(10,), methods=(EM_DIFFRAX, EM_SCAN),
         min_reps=1, max_reps=1, target_s=0.0, ratio_reps=1, ratio_steps=10, ratio_batch=8,
         overhead_rounds=1, chunk_sizes=(0, 2), chunk_rounds=1, chunk_steps=2,
+        few_step_nfe=(5,), few_step_batch=8, few_step_methods=("ddim", "dpmpp_2m"),
     ),
 }
 
@@ -282,6 +291,51 @@ def overhead(args, log) -> dict:
     }
 
 
+def few_step(args, log) -> dict:
+    """The few-step samplers at equal NFE, with the MLP score (matmul-bound), against the bare
+    network: the same number of batched score evaluations in a hand-written `lax.scan`
+    (x ← x + 0·score, so nothing is skipped).  overhead = sampler / bare at equal NFE."""
+    sde = sg.sde.VESDE(0.001, 10.0)
+    score_fn = make_scores(sde, args.seed)["mlp"]
+    batch, key = args.few_step_batch, jax.random.key(0)
+    x_init = sde.prior_sample(jax.random.key(1), (batch, *SHAPE))
+    two = {"pc", "edm_heun", "edm_stochastic", "dpmpp_2s"}
+    out = {"setting": {"sde": "VESDE(0.001, 10.0)", "score": "mlp (see grid)", "batch": batch, "denoise": True,
+                       "nfe": list(args.few_step_nfe), "rounds": args.overhead_rounds, "burst": 3}, "rows": []}
+    for nfe in args.few_step_nfe:
+        fns, nfes = {}, {}
+        for m in args.few_step_methods:
+            steps = (nfe - 1) // (2 if m in two else 1) + 1
+            fns[m] = (lambda m=m, steps=steps: sg.sample_with_info(key, sde, score_fn, x_init=x_init, method=m,
+                                                                    steps=steps, denoise=True))
+            nfes[m] = int(jax.block_until_ready(fns[m]())[1].nfe)
+
+        def bare(x, nfe=nfe):
+            ts = jnp.linspace(1.0, 1e-5, nfe)
+
+            def body(x, t):
+                return x + 0.0 * score_fn.batched(x, jnp.full((x.shape[0],), t)), None
+
+            return jax.lax.scan(body, x, ts)[0]
+
+        bare_c = jax.jit(bare).lower(x_init).compile()
+        jax.block_until_ready(bare_c(x_init))
+        timed = {m: Timed(lambda f=f: jax.block_until_ready(f()), burst=3) for m, f in fns.items()}
+        timed["bare"] = Timed(lambda: jax.block_until_ready(bare_c(x_init)), burst=3)
+        log(f"few_step: NFE {nfe}, {len(timed)} entries x {args.overhead_rounds} rounds")
+        run_rounds(timed, args.overhead_rounds)
+        bare_s = timed["bare"].summary()
+        for m in args.few_step_methods:
+            summ = timed[m].summary()
+            per_nfe = statistics.median(paired_ratios(timed[m], timed["bare"])) * nfe / max(nfes[m], 1)
+            out["rows"].append({"method": m, "nfe_budget": nfe, "nfe": nfes[m], "best_ms": summ["best_ms"],
+                                "img_per_s_best": batch / (summ["best_ms"] / 1e3),
+                                "bare_best_ms": bare_s["best_ms"], "overhead_per_evaluation": per_nfe})
+    out["ratio_method"] = ("overhead_per_evaluation: median paired ratio sampler/bare, scaled by budget/actual NFE "
+                           "(the bare scan evaluates the budget)")
+    return out
+
+
 def _dist_version(name):
     from importlib.metadata import PackageNotFoundError, version
 
@@ -391,6 +445,13 @@ def format_tables(doc: dict) -> str:
             sp = r["speedup_vs_whole_batch"]
             lines.append(f"  chunk_size {name:>5}: {r['score_evals_per_s']:8.1f} img-evals/s (best), "
                          f"speed-up vs whole batch {'' if sp is None else f'{sp:.2f}'}")
+    fs = doc.get("few_step")
+    if fs:
+        lines += ["", f"Few-step samplers at equal NFE (MLP score, batch {fs['setting']['batch']}, denoised): "
+                      "NFE, best ms, img/s, time per evaluation over a bare scan of the network"]
+        for r in fs["rows"]:
+            lines.append(f"  {r['method']:<20} NFE {r['nfe']:>4} (budget {r['nfe_budget']:>4}) {r['best_ms']:9.2f} ms "
+                         f"{_si(r['img_per_s_best']):>8} img/s  overhead {r['overhead_per_evaluation']:.2f}")
     return "\n".join(lines)
 
 
@@ -438,8 +499,11 @@ def parse_args(argv):
     p.add_argument("--chunk-sizes", type=int, nargs="+", help="chunk sizes for the chunking section (0 = whole batch)")
     p.add_argument("--chunk-rounds", type=int)
     p.add_argument("--chunk-steps", type=int)
-    p.add_argument("--sections", nargs="+", default=["grid", "em_ratio", "overhead", "chunking"],
-                   choices=["grid", "em_ratio", "overhead", "chunking"])
+    p.add_argument("--few-step-nfe", type=int, nargs="+", help="NFE budgets of the few_step section")
+    p.add_argument("--few-step-batch", type=int)
+    p.add_argument("--few-step-methods", nargs="+", choices=sg.samplers.METHODS)
+    p.add_argument("--sections", nargs="+", default=["grid", "em_ratio", "overhead", "chunking", "few_step"],
+                   choices=["grid", "em_ratio", "overhead", "chunking", "few_step"])
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     args.preset = "smoke" if args.smoke else "quick" if args.quick else "full"
@@ -498,6 +562,9 @@ def main(argv=None) -> dict:
         checkpoint()
     if "chunking" in args.sections:
         sections["chunking"] = chunking(args, log)
+        checkpoint()
+    if "few_step" in args.sections:
+        sections["few_step"] = few_step(args, log)
 
     meta["loadavg_end"] = list(os.getloadavg())
     meta["wall_s"] = time.perf_counter() - t_start

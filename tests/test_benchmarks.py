@@ -117,3 +117,12 @@ def test_table_includes_adaptive_rows(smoke):
         assert f"score={score}  steps={SMOKE_STEPS}" in table
     assert "euler_maruyama_scan" in table and "min ratio" in table and "over the grid" in table
     assert "Overhead" in table and "Chunked score evaluation" in table
+
+
+def test_smoke_few_step_section(smoke):
+    """The few-step section: one row per (sampler, NFE budget), the actual NFE, and a positive
+    per-evaluation overhead against the bare network scan."""
+    _, _, data = smoke
+    rows = data["few_step"]["rows"]
+    assert [(r["method"], r["nfe_budget"], r["nfe"]) for r in rows] == [("ddim", 5, 5), ("dpmpp_2m", 5, 5)]
+    assert all(_positive_finite(r["overhead_per_evaluation"]) and _positive_finite(r["best_ms"]) for r in rows)
