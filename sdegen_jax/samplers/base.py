@@ -8,8 +8,8 @@ A sampler is any callable
 that moves the batch `x_init` (n, *shape), a sample of p_{ts[0]}, along the decreasing time
 grid `ts` (length steps + 1, from ts[0] down to ts[-1]) under the per-sample
 `score_fn(x, t)`.  The grid is uniform in time unless the sampler has a method
-`time_grid(sde, T, eps, steps) -> ts` (the few-step samplers' `schedule`, see `schedules`).  `num_saves` asks for the state at every steps/num_saves steps (the path);
-`chunk_size` bounds how many samples one score evaluation sees (`batching.map_batch`).  A
+`time_grid(sde, T, eps, steps) -> ts` (the few-step samplers' `schedule`, see `schedules`).
+`num_saves` asks for the state at every steps/num_saves steps (the path); `chunk_size` bounds how many samples one score evaluation sees (`batching.map_batch`).  A
 sampler whose class attribute `adaptive` is True chooses its own steps and reads only the end
 points of `ts` and its save times.
 

@@ -23,10 +23,10 @@ import jax.numpy as jnp
 
 from .._checks import check_nonnegative
 from .base import StepSampler
-from .schedules import require_scalar_noise_level, time_uniform
+from .schedules import ScheduledSampler, time_uniform
 
 
-class DDIM(StepSampler):
+class DDIM(StepSampler, ScheduledSampler):
     """DDIM with stochasticity `eta` in [0, 1] (0: deterministic; 1: DDPM's ancestral step) on
     the grid of `schedule` (default uniform in time).  One score evaluation per step."""
 
@@ -36,11 +36,8 @@ class DDIM(StepSampler):
     def __check_init__(self):
         check_nonnegative("eta", self.eta)
 
-    def time_grid(self, sde, T, eps, steps):
-        return self.schedule(sde, T, eps, steps)
-
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
-        require_scalar_noise_level(sde, "DDIM")
+        self.check_sde(sde)
         return super().__call__(key, sde, score_fn, x_init, ts, num_saves=num_saves, chunk_size=chunk_size)
 
     def update(self, sde, score_fn, x, z, t, t_next):

@@ -24,10 +24,10 @@ import jax.numpy as jnp
 from ..sde.reverse import tweedie_denoise
 from .base import AbstractSampler, SampleInfo, StepSampler, run_scan, saved_times
 from .batching import map_batch
-from .schedules import logsnr_uniform, noise_to_signal, require_scalar_noise_level, time_at_noise_level
+from .schedules import ScheduledSampler, logsnr_uniform, noise_to_signal, time_at_noise_level
 
 
-class DPMSolverPP(AbstractSampler):
+class DPMSolverPP(AbstractSampler, ScheduledSampler):
     """DPM-Solver++ of `order` 1 or 2 (2M, multistep) on the grid of `schedule` (default
     uniform in log-SNR; `time_uniform` is the other choice of the paper).  NFE = steps."""
 
@@ -39,11 +39,8 @@ class DPMSolverPP(AbstractSampler):
         if self.order not in (1, 2):
             raise ValueError(f"DPMSolverPP implements orders 1 and 2 (2M); got order={self.order!r}.")
 
-    def time_grid(self, sde, T, eps, steps):
-        return self.schedule(sde, T, eps, steps)
-
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
-        require_scalar_noise_level(sde, "DPM-Solver++")
+        self.check_sde(sde)
         steps = ts.shape[0] - 1
         final_low = self.lower_order_final and steps < 10
 
@@ -65,7 +62,7 @@ class DPMSolverPP(AbstractSampler):
         return carry[0], SampleInfo(jnp.asarray(steps), jnp.asarray(steps), saved_times(ts, num_saves), path)
 
 
-class DPMSolverPP2S(StepSampler):
+class DPMSolverPP2S(StepSampler, ScheduledSampler):
     """DPM-Solver++(2S) (Lu et al. 2022, Alg. 1 with r = ½): singlestep, two evaluations a step.
     From λ_i, a first-order step to the midpoint λ_i + h/2 gives D_s there, and
     x_{i+1} = a_{i+1}[e^{−h} y_i + (1 − e^{−h}) ((1 − 1/(2r)) D_i + D_s/(2r))] = a_{i+1}[e^{−h} y_i + (1 − e^{−h}) D_s].
@@ -74,11 +71,8 @@ class DPMSolverPP2S(StepSampler):
     schedule: Callable = logsnr_uniform
     nfe_per_step = 2
 
-    def time_grid(self, sde, T, eps, steps):
-        return self.schedule(sde, T, eps, steps)
-
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
-        require_scalar_noise_level(sde, "DPM-Solver++(2S)")
+        self.check_sde(sde)
         return super().__call__(key, sde, score_fn, x_init, ts, num_saves=num_saves, chunk_size=chunk_size)
 
     def batch_step(self, key, sde, score_fn, x, t, t_next, chunk_size=None):

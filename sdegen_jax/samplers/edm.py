@@ -25,7 +25,7 @@ from .._checks import check_nonnegative, check_positive
 from ..sde.reverse import tweedie_denoise
 from .base import SampleInfo, StepSampler, run_scan, saved_times
 from .batching import map_batch
-from .schedules import KarrasSchedule, noise_to_signal, require_scalar_noise_level, time_at_noise_level
+from .schedules import KarrasSchedule, ScheduledSampler, noise_to_signal, time_at_noise_level
 
 
 def heun_step(sde, score_fn, x, t, t_next):
@@ -39,24 +39,21 @@ def heun_step(sde, score_fn, x, t, t_next):
     return a_next * (y + (sig_next - sig) * 0.5 * (d + d_next))
 
 
-class EDMHeun(StepSampler):
+class EDMHeun(StepSampler, ScheduledSampler):
     """EDM's deterministic Heun sampler (Alg. 1) on the grid of `schedule` (default ρ = 7)."""
 
     schedule: Callable = KarrasSchedule()
     nfe_per_step = 2
 
-    def time_grid(self, sde, T, eps, steps):
-        return self.schedule(sde, T, eps, steps)
-
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
-        require_scalar_noise_level(sde, "EDM's Heun sampler")
+        self.check_sde(sde)
         return super().__call__(key, sde, score_fn, x_init, ts, num_saves=num_saves, chunk_size=chunk_size)
 
     def update(self, sde, score_fn, x, z, t, t_next):
         return heun_step(sde, score_fn, x, t, t_next)
 
 
-class EDMStochastic(StepSampler):
+class EDMStochastic(StepSampler, ScheduledSampler):
     """EDM's stochastic sampler (Alg. 2).  Defaults: EDM's ImageNet-64 settings S_churn = 40,
     S_min = 0.05, S_max = 50, S_noise = 1.003, on the ρ = 7 schedule."""
 
@@ -71,11 +68,8 @@ class EDMStochastic(StepSampler):
         check_nonnegative("s_churn", self.s_churn)
         check_positive("s_noise", self.s_noise)
 
-    def time_grid(self, sde, T, eps, steps):
-        return self.schedule(sde, T, eps, steps)
-
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
-        require_scalar_noise_level(sde, "EDM's stochastic sampler")
+        self.check_sde(sde)
         steps = ts.shape[0] - 1
         gamma_max = min(self.s_churn / steps, math.sqrt(2.0) - 1.0)
         sig_top = noise_to_signal(sde, ts[0])

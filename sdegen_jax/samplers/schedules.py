@@ -91,3 +91,15 @@ class KarrasSchedule(eqx.Module):
         hi = noise_to_signal(sde, T) ** (1.0 / self.rho)
         lo = noise_to_signal(sde, eps) ** (1.0 / self.rho)
         return _from_noise_levels(sde, (hi + jnp.linspace(0.0, 1.0, steps + 1) * (lo - hi)) ** self.rho, T, eps)
+
+
+class ScheduledSampler(eqx.Module):
+    """Mixin of the samplers that step along their own grid, declared by each as a field
+    `schedule` (see the module docstring): the `time_grid` that `sg.sample` calls, and the check
+    that the SDE has one noise level σ(t) for all coordinates."""
+
+    def time_grid(self, sde, T, eps, steps):
+        return self.schedule(sde, T, eps, steps)
+
+    def check_sde(self, sde) -> None:
+        require_scalar_noise_level(sde, type(self).__name__)

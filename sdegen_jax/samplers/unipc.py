@@ -26,20 +26,17 @@ import jax.numpy as jnp
 from ..sde.reverse import tweedie_denoise
 from .base import AbstractSampler, SampleInfo, run_scan, saved_times
 from .batching import map_batch
-from .schedules import logsnr_uniform, noise_to_signal, require_scalar_noise_level
+from .schedules import ScheduledSampler, logsnr_uniform, noise_to_signal
 
 
-class UniPC(AbstractSampler):
+class UniPC(AbstractSampler, ScheduledSampler):
     """UniPC-2 (bh2) on the grid of `schedule` (default uniform in log-SNR).  NFE = steps."""
 
     schedule: Callable = logsnr_uniform
     lower_order_final: bool = True
 
-    def time_grid(self, sde, T, eps, steps):
-        return self.schedule(sde, T, eps, steps)
-
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
-        require_scalar_noise_level(sde, "UniPC")
+        self.check_sde(sde)
         steps = ts.shape[0] - 1
         final_low = self.lower_order_final and steps < 10
 
