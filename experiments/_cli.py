@@ -36,7 +36,13 @@ def parse_config(cls, argv=None, description: str | None = None):
     if "--quick" in args and hasattr(cls, "quick_overrides"):
         fields = {f.name for f in dataclasses.fields(cls)}
         default = cls(**{**cls.quick_overrides(), **({"quick": True} if "quick" in fields else {})})
-    return tyro.cli(cls, args=args, default=default, description=description)
+    cfg = tyro.cli(cls, args=args, default=default, description=description)
+    # Join a multi-process job when one is configured (sdegen_jax.launch, SLURM, ...), before
+    # anything touches a device; a single process otherwise.
+    from sdegen_jax.train.distributed import initialize
+
+    initialize()
+    return cfg
 
 
 def read_training_log(log_path: str, checkpoint_dir: str) -> list[dict]:

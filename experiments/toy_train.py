@@ -107,7 +107,7 @@ def main(argv=None):
     )
     train_seconds = time.perf_counter() - t0
     ckpt.close()
-    if cfg.save_params:
+    if cfg.save_params and train.distributed.is_primary():
         flat = {jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_leaves_with_path(state.params)}
         np.savez(cfg.save_params, **flat)
 

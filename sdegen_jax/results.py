@@ -18,6 +18,12 @@ import numpy as np
 
 from .provenance import run_metadata
 
+def _primary() -> bool:
+    import jax
+
+    return jax.process_index() == 0
+
+
 # (key, header, format spec) of one table column.
 Column = tuple[str, str, str]
 
@@ -57,8 +63,11 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[Column]) -> str:
 
 
 def write_json(path: str | os.PathLike, doc: dict) -> str:
-    """Write `doc` as indented JSON, atomically (a killed run never leaves half a file)."""
+    """Write `doc` as indented JSON, atomically (a killed run never leaves half a file).  In a
+    multi-process job only process 0 writes."""
     path = os.fspath(path)
+    if not _primary():
+        return path
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -85,6 +94,9 @@ def write_results(
     Returns {"json": path[, "md": path]}."""
     meta = run_metadata(command) if metadata is None else metadata
     doc = {"name": name, "metadata": meta, "config": config, **payload}
+    if not _primary():  # every process computed the same figures; process 0 writes them
+        paths = {"json": os.path.join(out_dir, f"{name}.json")}
+        return paths if markdown is None else {**paths, "md": os.path.join(out_dir, f"{name}.md")}
     paths = {"json": write_json(os.path.join(out_dir, f"{name}.json"), doc)}
     if markdown is not None:
         git = meta["git"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+import jax
 import numpy as np
 
 from .transforms import SCALES, dequantize as dequantize_fn
@@ -43,6 +44,14 @@ def permutation(seed: int, epoch: int, n: int) -> np.ndarray:
 def noise_rng(seed: int, epoch: int, position: int) -> np.random.Generator:
     """The generator for the dequantisation noise of the batch starting at (epoch, position)."""
     return np.random.default_rng([seed, epoch, position, 1])
+
+
+def _process_rows(n: int) -> slice:
+    if jax.process_count() == 1:
+        return slice(0, n)
+    from ..train.distributed import process_rows
+
+    return process_rows(n)
 
 
 class BatchIterator:
@@ -103,13 +112,18 @@ class BatchIterator:
         return self._perm_cache[1]
 
     def batch_at(self, state: IteratorState) -> tuple[np.ndarray, np.ndarray | None]:
-        """The batch served at `state` (pure: does not move the iterator)."""
+        """The batch served at `state` (pure: does not move the iterator).  In a multi-process
+        job, this process's rows of it only (`sg.train.distributed.process_rows`): every
+        process walks the same global order and reads just its examples (all of them when
+        dequantising, so that the noise is the one-process run's)."""
         state = self._normalise(state)
         idx = self.order(state.epoch)[state.position : state.position + self.batch_size]
-        x = self.images[idx]
+        rows = _process_rows(len(idx))
         if self.dequantize:
-            x = dequantize_fn(x, noise_rng(self.seed, state.epoch, state.position), self.scale)
-        return x, (None if self.labels is None else self.labels[idx])
+            x = dequantize_fn(self.images[idx], noise_rng(self.seed, state.epoch, state.position), self.scale)[rows]
+        else:
+            x = self.images[idx[rows]]
+        return x, (None if self.labels is None else self.labels[idx[rows]])
 
     def _normalise(self, state: IteratorState) -> IteratorState:
         """Rolls a state with no batch left in its epoch over to the next epoch."""
@@ -125,7 +139,7 @@ class BatchIterator:
 
     def __next__(self) -> tuple[np.ndarray, np.ndarray | None]:
         batch = self.batch_at(self.state)
-        served = len(batch[0])
+        served = len(batch[0]) * jax.process_count()
         self.state = self._normalise(IteratorState(self.state.epoch, self.state.position + served))
         return batch
 

@@ -25,7 +25,12 @@ class SampledBatches:
     def __next__(self) -> np.ndarray:
         key = jax.random.fold_in(jax.random.PRNGKey(self.seed), self.index)
         self.index += 1
-        return np.asarray(self._draw(key))
+        batch = np.asarray(self._draw(key))
+        if jax.process_count() == 1:
+            return batch
+        from ..train.distributed import process_rows
+
+        return batch[process_rows(len(batch))]  # generated whole (cheap), this process's rows
 
     def state_dict(self) -> dict[str, int]:
         return {"index": self.index}

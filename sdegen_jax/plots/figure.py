@@ -20,7 +20,12 @@ def new_figure(figsize, layout: str | None = "constrained"):
 
 
 def save_figure(fig, filename, dpi: int = 120):
-    """Writes `fig` to `filename` (format by extension), creating the folder; returns `filename`."""
+    """Writes `fig` to `filename` (format by extension), creating the folder; returns `filename`.
+    In a multi-process job only process 0 writes."""
+    import jax
+
+    if jax.process_index() != 0:
+        return filename
     os.makedirs(os.path.dirname(os.path.abspath(filename)), exist_ok=True)
     fig.savefig(filename, dpi=dpi)
     return filename

@@ -2,6 +2,7 @@
 of NNX score networks (`dsm_training`), x0-denoisers (`x0_training`) and BSDE-Gen
 (`bsde_training`)."""
 
+from . import distributed
 from .checkpoint import Checkpointer, abstract_like
 from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
 from .bsde_model import bsde_training
@@ -13,6 +14,7 @@ from .state import TrainState
 from .step import ema_decay_at, ema_update, make_train_step
 
 __all__ = [
+    "distributed",
     "TrainState",
     "dsm_training",
     "x0_training",

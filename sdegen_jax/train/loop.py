@@ -48,6 +48,9 @@ def fit(
     start = int(state.step)
     if start >= num_steps:
         return state
+    primary = jax.process_index() == 0  # logs and progress from process 0 only
+    log_path = log_path if primary else None
+    progress = progress and primary
     if log_path:
         # Drop entries a killed run logged after its last checkpoint (all of them on a fresh start).
         _truncate_log(log_path, start)
@@ -67,7 +70,7 @@ def fit(
     try:
         for step in range(start, num_steps):
             batch = prepare_batch(next(batches))
-            n_last += len(jax.tree_util.tree_leaves(batch)[0])
+            n_last += len(jax.tree_util.tree_leaves(batch)[0]) * jax.process_count()  # global examples
             state, metrics = train_step(state, shard_batch(batch, mesh))
             done = step + 1
             if done % log_every == 0 or done == num_steps:

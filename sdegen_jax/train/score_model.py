@@ -23,6 +23,7 @@ from flax import nnx
 
 from .. import losses
 from ..nets.adapters import score_fn_from
+from .distributed import local_copy
 from .sharding import replicate
 from .state import TrainState
 from .step import make_train_step
@@ -43,14 +44,16 @@ class ModelTraining(NamedTuple):
         return nnx.merge(self.graphdef, params, constants)
 
     def score_fn(self, params, constants=None):
-        """The per-sample `score_fn(x, t)` of the model with `params`, for `sg.sample`."""
-        return score_fn_from(self.model(params, constants))
+        """The per-sample `score_fn(x, t)` of the model with `params`, for `sg.sample` (as
+        arrays of this process after multi-process training)."""
+        constants = self.state.constants if constants is None else constants
+        return score_fn_from(self.model(*local_copy((params, constants))))
 
     def fns(self, params, constants=None):
         """The pure functions the loss saw (`adapter(graphdef, params, constants)`): the
         per-sample score for score models, `BSDEGenFns` for BSDE-Gen."""
         constants = self.state.constants if constants is None else constants
-        return self.adapter(self.graphdef, params, constants)
+        return self.adapter(self.graphdef, *local_copy((params, constants)))
 
 
 def model_training(
