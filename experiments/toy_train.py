@@ -46,6 +46,8 @@ class Config:
     fresh: bool = False  # delete existing checkpoints instead of resuming
     out_dir: str = "results"
     save_params: str = ""  # optional .npz of the final params (for tests)
+    precision: str = "fp32"  # fp32 | bf16 (mixed: float32 parameters, bfloat16 compute)
+    tag: str = "toy_train"  # name of the results files
     progress: bool = True
     quick: bool = False  # seconds, for CI
 
@@ -55,6 +57,7 @@ class Config:
 
 
 SDES = {"vp": lambda: sg.sde.VPSDE(), "subvp": lambda: sg.sde.SubVPSDE(), "ve": lambda: sg.sde.VESDE(0.01, 20.0)}
+PRECISIONS = {"fp32": None, "bf16": jax.numpy.bfloat16}
 SAMPLERS = {"euler_maruyama": sg.samplers.EulerMaruyama(), "ode": sg.samplers.ProbabilityFlowODE()}
 
 
@@ -79,7 +82,9 @@ def main(argv=None):
 
     key = jax.random.PRNGKey(cfg.seed)
     k_train, k_sample = jax.random.split(key)
-    model = sg.nets.TimeMLP(2, features=(cfg.width,) * cfg.depth, out_features=2,
+    if cfg.precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {cfg.precision!r}; choose one of {sorted(PRECISIONS)}.")
+    model = sg.nets.TimeMLP(2, features=(cfg.width,) * cfg.depth, out_features=2, dtype=PRECISIONS[cfg.precision],
                             marginal_std=lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(cfg.seed))
     optimizer = train.make_optimizer(cfg.learning_rate, warmup_steps=cfg.warmup_steps, grad_clip=1.0)
     training = train.dsm_training(model, sde, mesh, optimizer=optimizer, key=k_train, ema_decay=cfg.ema_decay)
@@ -90,7 +95,7 @@ def main(argv=None):
         shutil.rmtree(cfg.checkpoint_dir)
     ckpt = train.Checkpointer(cfg.checkpoint_dir, max_to_keep=2)
     os.makedirs(cfg.out_dir, exist_ok=True)
-    log_path = os.path.join(cfg.out_dir, "toy_train_log.jsonl")
+    log_path = os.path.join(cfg.out_dir, f"{cfg.tag}_log.jsonl")
     t0 = time.perf_counter()
     state = train.fit(
         training.state,
@@ -123,7 +128,8 @@ def main(argv=None):
             target = exact.marginal(sde, sde.default_eps)
             row["sliced_w1"] = sg.metrics.sliced_wasserstein1_to_mixture(x, target, jax.random.PRNGKey(1))
         rows.append(row)
-        np.save(os.path.join(cfg.out_dir, f"toy_train_{method}_samples.npy"), np.asarray(x[:2000]))
+        if train.distributed.is_primary():
+            np.save(os.path.join(cfg.out_dir, f"{cfg.tag}_{method}_samples.npy"), np.asarray(x[:2000]))
     log = read_training_log(log_path, cfg.checkpoint_dir)
     payload = {
         "num_devices": mesh.devices.size,
@@ -136,7 +142,7 @@ def main(argv=None):
         payload["exact_sample_sliced_w1"] = sg.metrics.sliced_wasserstein1_to_mixture(
             exact.sample(jax.random.PRNGKey(2), cfg.num_samples), exact, jax.random.PRNGKey(1)
         )
-    paths = write_results(cfg.out_dir, "toy_train", payload, config=cfg, command=command_for("toy_train", argv), metadata=meta)
+    paths = write_results(cfg.out_dir, cfg.tag, payload, config=cfg, command=command_for("toy_train", argv), metadata=meta)
     for r in rows:
         print(r)
     return {**payload, **paths}

@@ -44,6 +44,7 @@ class TimeMLP(nnx.Module):
         marginal_std: Callable[[jax.Array], jax.Array] | None = None,
         embedding: str = "sinusoidal",
         fourier_scale: float = 16.0,
+        dtype=None,
         rngs: nnx.Rngs,
     ):
         if embedding not in EMBEDDINGS:
@@ -59,11 +60,14 @@ class TimeMLP(nnx.Module):
             self.time_embedding = SinusoidalEmbedding(embed_dim)
         else:
             self.time_embedding = GaussianFourierProjection(embed_dim, fourier_scale, rngs=rngs)
-        self.embed = nnx.Linear(embed_dim, embed_dim, rngs=rngs)
+        # Mixed precision: `dtype` (e.g. jnp.bfloat16) is the dtype the layers compute in; the
+        # parameters stay float32 (the optimizer's master copy), the time embedding is computed
+        # in float32 and the output returned in float32.
+        self.embed = nnx.Linear(embed_dim, embed_dim, dtype=dtype, rngs=rngs)
         widths = (in_features, *self.features)
-        self.hidden = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
-        self.temb = nnx.List([nnx.Linear(embed_dim, b, rngs=rngs) for b in self.features])
-        self.out = nnx.Linear(widths[-1], self.out_features, rngs=rngs)
+        self.hidden = nnx.List([nnx.Linear(a, b, dtype=dtype, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
+        self.temb = nnx.List([nnx.Linear(embed_dim, b, dtype=dtype, rngs=rngs) for b in self.features])
+        self.out = nnx.Linear(widths[-1], self.out_features, dtype=dtype, rngs=rngs)
 
     def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
         if x.ndim < 2 or jnp.shape(t) != x.shape[:1] or x[0].size != self.in_features:
@@ -76,7 +80,7 @@ class TimeMLP(nnx.Module):
         h = x.reshape(n, -1)
         for layer, time_layer in zip(self.hidden, self.temb):
             h = nnx.swish(layer(h) + time_layer(emb))
-        out = self.out(h)
+        out = self.out(h).astype(jnp.float32)
         if self.marginal_std is not None:
             out = out / self.marginal_std(t)[:, None]
         if self.reshape_output:
