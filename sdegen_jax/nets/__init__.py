@@ -49,10 +49,18 @@ from .noisy_classifier import NoisyClassifier
 from .scorenet import ScoreNet
 from .strided_conv import FastConv, conv_plain, strided_conv_gemm
 from .time_embedding import Constant, GaussianFourierProjection, SinusoidalEmbedding
+from .meta_siren import MetaSirenDenoiser
+from .modulation import ModulationDenoiser, ViTEncoder
+from .siren import ModulatedSiren, grid_coordinates
 from .uvit import TransformerBlock, UViT
 
 __all__ = [
     "ScoreNet",
+    "ModulatedSiren",
+    "grid_coordinates",
+    "ModulationDenoiser",
+    "ViTEncoder",
+    "MetaSirenDenoiser",
     "UViT",
     "BSDEGenNets",
     "BSDEGenFns",
