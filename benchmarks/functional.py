@@ -12,9 +12,13 @@ step, plus the score's two) and under a pixel-space `VESDE(0.01, 10)` (the same 
 change of basis), for grids 32², 64², 128² and several batch sizes; interleaved rounds, best
 of 3 calls each; img/s and the paired ratio driftless / VE at each (grid, batch).
 
-Section "uvit": one training step of `sg.train.x0_training(UViT, DriftlessSDE)` (the function
-`experiments.fdp_mnist` trains with) at 32×32, batch 64: img/s, FLOPs per image from XLA's
-cost analysis, and the fraction of the 2048² fp32 matmul peak measured in the same rounds.
+Section "training": one training step of `sg.train.x0_training(<denoiser>, DriftlessSDE)` (the
+function `experiments.fdp_mnist` trains with) at 32×32, batch 64, for U-ViT, the modulation
+network (ViT + SIREN) and the meta-learning baseline (3 inner steps): img/s, FLOPs per image
+from XLA's cost analysis, the fraction of the 2048² fp32 matmul peak measured in the same
+rounds, and each INR model's time over U-ViT's (paired).
+
+Section "inr_query": the reference SIREN answering on 32², 64² and 128² coordinates.
 """
 
 from __future__ import annotations
@@ -34,9 +38,12 @@ from benchmarks._timing import SMOKE_OPTIONS, Timed, cost_flops, logger, metadat
 from sdegen_jax import functional as F
 
 PRESETS = {
-    "full": dict(grids=(32, 64, 128), batches=(16, 64, 256), steps=100, rounds=7, uvit_batch=64, uvit_rounds=7, peak_n=2048),
-    "quick": dict(grids=(32, 64), batches=(64,), steps=50, rounds=3, uvit_batch=64, uvit_rounds=3, peak_n=2048),
-    "smoke": dict(grids=(8,), batches=(4,), steps=4, rounds=1, uvit_batch=2, uvit_rounds=1, peak_n=128),
+    "full": dict(grids=(32, 64, 128), batches=(16, 64, 256), steps=100, rounds=7, uvit_batch=64, uvit_rounds=7, peak_n=2048,
+                 inr_grids=(32, 64, 128), inr_batch=16),
+    "quick": dict(grids=(32, 64), batches=(64,), steps=50, rounds=3, uvit_batch=64, uvit_rounds=3, peak_n=2048,
+                  inr_grids=(32, 64, 128), inr_batch=4),
+    "smoke": dict(grids=(8,), batches=(4,), steps=4, rounds=1, uvit_batch=2, uvit_rounds=1, peak_n=128,
+                  inr_grids=(8, 16), inr_batch=2),
 }
 
 
@@ -74,31 +81,74 @@ def sampler_section(p, log) -> dict:
             "setting": "EulerMaruyamaScan, exact Gaussian-field score, driftless SDE (R = field spectrum, T = 5) vs VESDE(0.01, 10)"}
 
 
-def uvit_section(p, log, options) -> dict:
+def _denoiser(name: str, size: int):
+    small = size != 32
+    if name == "uvit":
+        return sg.nets.UViT(size, 1, rngs=nnx.Rngs(0), **(dict(dim=32, depth=2, num_heads=2) if small else {}))
+    if name == "modulation":
+        kw = dict(latent_dim=8, siren_width=16, siren_depth=2, vit_dim=32, vit_depth=2, num_heads=2) if small else {}
+        return sg.nets.ModulationDenoiser(size, 1, rngs=nnx.Rngs(0), **kw)
+    kw = dict(siren_width=16, siren_depth=2) if small else {}
+    return sg.nets.MetaSirenDenoiser(size, 1, rngs=nnx.Rngs(0), **kw)
+
+
+def training_section(p, log, options) -> dict:
+    """One training step of `sg.train.x0_training(<denoiser>, DriftlessSDE)` (the function
+    `experiments.fdp_mnist` trains with) for U-ViT, the modulation network and the meta-learning
+    baseline, timed in the same rounds as the matmul peak."""
     size = 32 if p["uvit_batch"] > 2 else 8
     sde = F.DriftlessSDE((size, size, 1), T=10.0)
-    kw = {} if size == 32 else dict(dim=32, depth=2, num_heads=2)
-    model = sg.nets.UViT(size, 1, rngs=nnx.Rngs(0), **kw)
     mesh = sg.train.make_mesh()
-    training = sg.train.x0_training(model, sde, mesh, optimizer=sg.train.make_optimizer(5e-4, warmup_steps=100),
-                                    key=jax.random.key(0), time_sampling="log_uniform", eps=1e-3)
     x = sg.train.shard_batch(np.asarray(jax.random.uniform(jax.random.key(1), (p["uvit_batch"], size, size, 1)) * 2 - 1), mesh)
-    compiled = training.step.lower(training.state, x).compile(compiler_options=dict(options) if options else None)
-    call = training_call(compiled, training.state, x)
-
-    jax.block_until_ready(call())
-    flops = cost_flops(compiled) / p["uvit_batch"]
+    calls, info = {}, {}
+    for name in ("uvit", "modulation", "meta"):
+        model = _denoiser(name, size)
+        training = sg.train.x0_training(model, sde, mesh, optimizer=sg.train.make_optimizer(5e-4, warmup_steps=100),
+                                        key=jax.random.key(0), time_sampling="log_uniform", eps=1e-3)
+        compiled = training.step.lower(training.state, x).compile(compiler_options=dict(options) if options else None)
+        calls[name] = training_call(compiled, training.state, x)
+        jax.block_until_ready(calls[name]())
+        info[name] = {"params": sg.nets.count_params(nnx.state(model)), "flops": cost_flops(compiled) / p["uvit_batch"]}
+        log(f"training: {name} compiled ({info[name]['params']:,} params)")
     peak_call, peak_flops = peak_dot(p["peak_n"], options=options)
-    timed = {"uvit_train": Timed(call, burst=3), "peak": Timed(peak_call)}
+    timed = {name: Timed(call, burst=3) for name, call in calls.items()}
+    timed["peak"] = Timed(peak_call)
     run_rounds(timed, p["uvit_rounds"])
-    s = timed["uvit_train"].summary()
     peak = peak_flops / min(timed["peak"].wall) / 1e9
-    img_s = p["uvit_batch"] / (s["best_ms"] / 1e3)
-    return {"params": sg.nets.count_params(nnx.state(model)), "batch": p["uvit_batch"], "image": [size, size, 1],
-            "train_img_s": img_s, "train_img_s_median": p["uvit_batch"] / (s["median_ms"] / 1e3),
-            "mflop_per_img": flops / 1e6, "gflops": img_s * flops / 1e9, "peak_gflops": peak,
-            "frac_peak": img_s * flops / 1e9 / peak,
-            "function": "sg.train.x0_training(UViT, DriftlessSDE, time_sampling='log_uniform').step, as experiments.fdp_mnist"}
+    out = {"batch": p["uvit_batch"], "image": [size, size, 1], "peak_gflops": peak,
+           "function": "sg.train.x0_training(<denoiser>, DriftlessSDE, time_sampling='log_uniform').step, as experiments.fdp_mnist"}
+    for name in calls:
+        s = timed[name].summary()
+        img_s = p["uvit_batch"] / (s["best_ms"] / 1e3)
+        flops = info[name]["flops"]
+        out[name] = {"params": info[name]["params"], "train_img_s": img_s,
+                     "train_img_s_median": p["uvit_batch"] / (s["median_ms"] / 1e3), "mflop_per_img": flops / 1e6,
+                     "gflops": img_s * flops / 1e9, "frac_peak": img_s * flops / 1e9 / peak}
+    for name in ("modulation", "meta"):
+        out[name]["time_over_uvit"] = statistics.median(paired_ratios(timed[name], timed["uvit"]))
+    return out
+
+
+def inr_query_section(p, log) -> dict:
+    """The SIREN (reference size) evaluated for a batch of modulations at h×h coordinates: the
+    cost of answering on a finer grid, per image and per point."""
+    siren = sg.nets.ModulatedSiren(rngs=nnx.Rngs(0))
+    batch = p["inr_batch"]
+    shifts = 0.1 * jax.random.normal(jax.random.key(0), (batch, siren.num_modulations))
+    calls = {}
+    for h in p["inr_grids"]:
+        coords = sg.nets.grid_coordinates(h, h)
+        fn = jax.jit(lambda sh, coords=coords: jax.vmap(lambda si: siren(coords, 0.5, si))(sh))
+        jax.block_until_ready(fn(shifts))
+        calls[h] = Timed(lambda fn=fn: jax.block_until_ready(fn(shifts)), burst=3)
+    run_rounds(calls, p["rounds"])
+    rows = []
+    for h, t in calls.items():
+        best = t.summary()["best_ms"] / 1e3
+        rows.append({"grid": h, "points": h * h, "batch": batch, "ms_per_image": 1e3 * best / batch,
+                     "ns_per_point": 1e9 * best / batch / (h * h)})
+    log(f"inr_query: {[(r['grid'], round(r['ms_per_image'], 3)) for r in rows]}")
+    return {"params": sg.nets.count_params(nnx.state(siren)), "rows": rows}
 
 
 def main(argv=None) -> dict:
@@ -115,14 +165,20 @@ def main(argv=None) -> dict:
     log = logger()
     out = {"meta": metadata(" ".join(["python -m benchmarks.functional", *argv])), "settings": {"preset": preset, **p}}
     out["sampler"] = sampler_section(p, log)
-    out["uvit"] = uvit_section(p, log, options)
+    out["training"] = training_section(p, log, options)
+    out["inr_query"] = inr_query_section(p, log)
     out["meta"]["wall_s"] = time.perf_counter() - t_start
     write_json(args.out, out)
     for r in out["sampler"]["ratios"]:
         print(f"grid {r['grid']:4d}² batch {r['batch']:4d}: driftless (Fourier) / VE (pixel) time x{r['driftless_over_ve']:.2f}")
-    u = out["uvit"]
-    print(f"U-ViT ({u['params']:,} params) train {u['train_img_s']:.1f} img/s, {u['mflop_per_img']:.1f} MFLOP/img, "
-          f"{u['gflops']:.1f} GFLOP/s = {100 * u['frac_peak']:.1f}% of {u['peak_gflops']:.0f} GFLOP/s")
+    tr = out["training"]
+    for name in ("uvit", "modulation", "meta"):
+        u = tr[name]
+        extra = f", {u['time_over_uvit']:.2f}x U-ViT's time" if "time_over_uvit" in u else ""
+        print(f"{name} ({u['params']:,} params) train {u['train_img_s']:.1f} img/s, {u['mflop_per_img']:.1f} MFLOP/img, "
+              f"{u['gflops']:.1f} GFLOP/s = {100 * u['frac_peak']:.1f}% of {tr['peak_gflops']:.0f} GFLOP/s{extra}")
+    for r in out["inr_query"]["rows"]:
+        print(f"SIREN on {r['grid']}²: {r['ms_per_image']:.3f} ms per image, {r['ns_per_point']:.1f} ns per point")
     return out
 
 

@@ -23,8 +23,13 @@ def test_functional_benchmark_smoke(tmp_path):
     rows = data["sampler"]["rows"]
     assert {(r["sde"], r["grid"], r["batch"]) for r in rows} == {("driftless", 8, 4), ("ve_pixel", 8, 4)}
     assert all(_pos(r["img_per_s"]) for r in rows) and _pos(data["sampler"]["ratios"][0]["driftless_over_ve"])
-    u = data["uvit"]
-    assert u["params"] > 0 and _pos(u["train_img_s"]) and _pos(u["mflop_per_img"]) and 0 < u["frac_peak"]
+    tr = data["training"]
+    for name in ("uvit", "modulation", "meta"):
+        u = tr[name]
+        assert u["params"] > 0 and _pos(u["train_img_s"]) and _pos(u["mflop_per_img"]) and 0 < u["frac_peak"]
+    assert _pos(tr["modulation"]["time_over_uvit"]) and _pos(tr["meta"]["time_over_uvit"])
+    assert [r["grid"] for r in data["inr_query"]["rows"]] == [8, 16]
+    assert all(_pos(r["ns_per_point"]) for r in data["inr_query"]["rows"])
 
 
 def test_fdp_mnist_quick_writes_the_table(tmp_path):
