@@ -32,7 +32,7 @@ import sdegen_jax as sg
 from experiments._cli import parse_config, start_metadata
 from sdegen_jax import metrics, plots
 from sdegen_jax.metrics.sampler_suite import distance
-from sdegen_jax.results import markdown_table, write_results
+from sdegen_jax.results import markdown_table, write_json, write_results
 
 NAME = "nfe_frontier"
 TWO_EVALS = ("pc", "edm_heun", "edm_stochastic", "dpmpp_2s")
@@ -53,6 +53,7 @@ class Config:
     mnist_nfes: tuple[int, ...] = (5, 10, 20, 50, 100, 500)
     mnist_samples: int = 500
     mnist_checkpoint_dir: str = "checkpoints/score_mnist"
+    cache_dir: str = "checkpoints/nfe_frontier"  # finished settings, so a rerun resumes
     chunk_size: int = 100
     out_dir: str = "results"
     tag: str = NAME
@@ -62,7 +63,7 @@ class Config:
     @classmethod
     def quick_overrides(cls):
         return dict(nfes=(5, 20), samplers=("euler_maruyama_scan", "dpmpp_2m", "edm_heun"), starts=("p_T",),
-                    n=2000, mnist=False, tag=f"{NAME}_quick")
+                    n=2000, mnist=False, tag=f"{NAME}_quick", cache_dir="")
 
 
 def make_sde(name: str):
@@ -100,32 +101,56 @@ def leader(rows, quality: str, nfe: int, higher_is_better: bool = False):
     return dict(method=pick["method"], nfe=pick["nfe"], value=pick[quality])
 
 
+def _cached(cfg: Config, name: str, compute):
+    """compute() once per setting: its result is kept in cfg.cache_dir (keyed by the settings
+    that change it), so an interrupted run resumes at the first unfinished setting."""
+    if not cfg.cache_dir:
+        return compute()
+    import hashlib
+    import json
+
+    ident = json.dumps([name, cfg.nfes, cfg.samplers, cfg.n, cfg.seed, cfg.mnist_samplers, cfg.mnist_nfes,
+                        cfg.mnist_samples, cfg.mnist_checkpoint_dir])
+    path = os.path.join(cfg.cache_dir, name.replace("/", "_") + "_" + hashlib.sha1(ident.encode()).hexdigest()[:10] + ".json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    out = compute()
+    write_json(path, out)
+    return out
+
+
 def run_toy(cfg: Config, key):
     settings = {}
     combos = [(t, s, st) for t in cfg.targets for s in cfg.sdes for st in cfg.starts]
     bar = tqdm(total=len(combos) * len(cfg.samplers) * len(cfg.nfes), desc=f"{cfg.tag} toy", disable=not cfg.progress)
     for i, (target_name, sde_name, start) in enumerate(combos):
-        sde, mixture = make_sde(sde_name), make_target(target_name)
-        target = mixture.marginal(sde, sde.default_eps)
-        k_init, k_run, k_proj = jax.random.split(jax.random.fold_in(key, i), 3)
-        x_init = (mixture.marginal(sde, sde.T).sample(k_init, cfg.n) if start == "p_T"
-                  else sde.prior_sample(k_init, (cfg.n, mixture.dim)))
-        rows = []
-        for method in cfg.samplers:
-            for nfe in cfg.nfes:
-                t0 = time.perf_counter()
-                x, info = sg.sample_with_info(k_run, sde, mixture.score_fn(sde), x_init=x_init, method=method,
-                                              steps=steps_for(method, nfe), denoise=True)
-                rows.append(dict(method=method, nfe_budget=nfe, nfe=int(info.nfe), steps=int(info.num_steps),
-                                 w1=distance(np.asarray(x), target, k_proj),
-                                 seconds=time.perf_counter() - t0))
-                bar.update()
-        floor = metrics.expected_w1_noise_floor(target, cfg.n) if mixture.dim == 1 else None
-        settings[f"{target_name}/{sde_name}/{start}"] = dict(rows=rows, noise_floor=floor,
-                                                             summary=frontier_summary(rows, "w1"),
-                                                             leader_10=leader(rows, "w1", 10), leader_20=leader(rows, "w1", 20))
+        name = f"{target_name}/{sde_name}/{start}"
+        settings[name] = _cached(cfg, name, lambda: _toy_setting(cfg, key, i, target_name, sde_name, start, bar))
     bar.close()
     return settings
+
+
+def _toy_setting(cfg, key, i, target_name, sde_name, start, bar):
+    """One (target, SDE, start) setting: every sampler at every NFE budget."""
+    sde, mixture = make_sde(sde_name), make_target(target_name)
+    target = mixture.marginal(sde, sde.default_eps)
+    k_init, k_run, k_proj = jax.random.split(jax.random.fold_in(key, i), 3)
+    x_init = (mixture.marginal(sde, sde.T).sample(k_init, cfg.n) if start == "p_T"
+              else sde.prior_sample(k_init, (cfg.n, mixture.dim)))
+    rows = []
+    for method in cfg.samplers:
+        for nfe in cfg.nfes:
+            t0 = time.perf_counter()
+            x, info = sg.sample_with_info(k_run, sde, mixture.score_fn(sde), x_init=x_init, method=method,
+                                          steps=steps_for(method, nfe), denoise=True)
+            rows.append(dict(method=method, nfe_budget=nfe, nfe=int(info.nfe), steps=int(info.num_steps),
+                             w1=distance(np.asarray(x), target, k_proj),
+                             seconds=time.perf_counter() - t0))
+            bar.update()
+    floor = metrics.expected_w1_noise_floor(target, cfg.n) if mixture.dim == 1 else None
+    return dict(rows=rows, noise_floor=floor, summary=frontier_summary(rows, "w1"),
+                leader_10=leader(rows, "w1", 10), leader_20=leader(rows, "w1", 20))
 
 
 def run_mnist(cfg: Config, key):
@@ -216,7 +241,7 @@ def main(argv=None):
     figures = [plot_setting(os.path.join(cfg.out_dir, f"{cfg.tag}_{name.replace('/', '_')}.png"), s["rows"], "w1",
                             f"W1 against NFE: {name}", {"noise floor": s["noise_floor"]} if s["noise_floor"] else None)
                for name, s in toy.items()]
-    mnist = run_mnist(cfg, jax.random.fold_in(key, 99)) if cfg.mnist else None
+    mnist = _cached(cfg, "mnist", lambda: run_mnist(cfg, jax.random.fold_in(key, 99))) if cfg.mnist else None
     if mnist:
         figures.append(plot_setting(os.path.join(cfg.out_dir, f"{cfg.tag}_mnist_fid.png"), mnist["rows"], "fid",
                                     "classifier-FID against NFE (MNIST)"))
