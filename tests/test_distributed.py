@@ -2,12 +2,13 @@
 loopback, through `python -m sdegen_jax.launch`) gives the losses and parameters of 1 process ×
 8 devices, and a checkpoint written by 2 processes resumes in 1 process, and the reverse.
 
-Each run is a subprocess of `python -m experiments.toy_train` (20 steps, batch 64); the
-1 × 8 reference runs once for the module.  Equality is to float rounding: the cross-process
+Each run is a subprocess of `python -m experiments.toy_train` (20 steps, batch 64,
+checkpoints every 5 steps, the last two kept).  Equality is to float rounding: the cross-process
 all-reduce sums in another order (measured: losses within 5e-7, parameters within 3e-8)."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -39,7 +40,8 @@ def _run(out, processes, steps, ckpt=None, params=True):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    return _run(str(tmp_path_factory.mktemp("one_by_eight")), 1, 20)
+    out = str(tmp_path_factory.mktemp("one_by_eight"))
+    return out, _run(out, 1, 20)
 
 
 def _assert_same(got, ref):
@@ -50,15 +52,33 @@ def _assert_same(got, ref):
         np.testing.assert_allclose(params[k], ref_params[k], rtol=1e-5, atol=1e-6)
 
 
-def test_two_processes_of_four_devices_train_as_one_of_eight(tmp_path, reference):
-    got = _run(str(tmp_path), 2, 20)
+def _resume_from_step_15(src, dst):
+    """A copy of a finished run's folder with its last checkpoint (step 20) removed: resuming
+    it trains steps 16–20 from the step-15 checkpoint (the log continues)."""
+    shutil.copytree(src, dst)
+    shutil.rmtree(os.path.join(dst, "ckpt", "20"))
+    log = os.path.join(dst, "toy_train_log.jsonl")
+    with open(log) as f:
+        entries = [dict(json.loads(line), copied=True) for line in f]
+    with open(log, "w") as f:  # marked: a resumed run keeps entries 1–15, a fresh start would drop them
+        f.writelines(json.dumps(e) + "\n" for e in entries)
+    return str(dst)
+
+
+def _resumed_at_15(out):
+    with open(os.path.join(out, "toy_train_log.jsonl")) as f:
+        return [bool(json.loads(line).get("copied")) for line in f] == [True] * 15 + [False] * 5
+
+
+def test_two_processes_train_as_one_and_checkpoints_move_between_process_counts(tmp_path, reference):
+    """20 steps on 2 processes × 4 devices give the 1 × 8 losses and parameters; then each run's
+    step-15 checkpoint resumes on the other process count (2 → 1 and 1 → 2) to the same end."""
+    ref_dir, ref = reference
+    two = str(tmp_path / "two")
+    got = _run(two, 2, 20)
     assert len(got[0]["losses"]) == 20
-    _assert_same(got, reference)
-
-
-def test_checkpoints_move_between_process_counts(tmp_path, reference):
-    """Steps 1–10 on 2 processes, 11–15 on 1, 16–20 on 2 again, each resuming the other's
-    checkpoint: the uninterrupted run's losses and parameters."""
-    _run(str(tmp_path), 2, 10, params=False)
-    _run(str(tmp_path), 1, 15, params=False)
-    _assert_same(_run(str(tmp_path), 2, 20), reference)  # the log continues: 20 entries
+    _assert_same(got, ref)
+    for src, name, processes in ((two, "two_then_one", 1), (ref_dir, "one_then_two", 2)):
+        out = _resume_from_step_15(src, tmp_path / name)
+        _assert_same(_run(out, processes, 20), ref)
+        assert _resumed_at_15(out), name
