@@ -4,8 +4,8 @@ Toy section: on the exact 1-D mixture of seed 002 (0.3 N(−5, 2²) + 0.7 N(5, 2
 ring of 8 Gaussians, under VE (σ 0.01–50) and VP (β 0.1–20), started from the exact p_T and
 from the SDE's prior, each sampler runs with its exact score at NFE 5 … 1000 (denoised at eps,
 so the NFE counts the final Tweedie evaluation) and is scored by W1 to the exact p_eps (sliced
-W1 over 64 directions in 2-D).  Samplers of two evaluations a step (predictor–corrector, EDM)
-take (NFE − 1)//2 + 1 steps and report their actual NFE.
+W1 over 64 directions in 2-D).  Samplers of k evaluations a step (predictor–corrector, EDM,
+DPM-Solver++ 2S: k = 2) take (NFE − 1)//k + 1 steps and report their actual NFE.
 
 MNIST section: score_mnist's ScoreNet (the tutorial VE SDE), classifier-FID and classifier-IS
 of `--mnist-samples` digits against NFE for a subset of the samplers.
@@ -35,7 +35,6 @@ from sdegen_jax.metrics.sampler_suite import distance
 from sdegen_jax.results import markdown_table, write_json, write_results
 
 NAME = "nfe_frontier"
-TWO_EVALS = ("pc", "edm_heun", "edm_stochastic", "dpmpp_2s")
 
 
 @dataclasses.dataclass
@@ -76,7 +75,7 @@ def make_target(name: str):
 
 def steps_for(method: str, nfe: int) -> int:
     """Grid steps whose denoised run costs at most `nfe` evaluations (exactly nfe when one per step)."""
-    per_step = 2 if method in TWO_EVALS else 1
+    per_step = int(getattr(sg.samplers.from_name(method), "nfe_per_step", 1))
     return (nfe - 1) // per_step + 1
 
 
@@ -101,6 +100,20 @@ def leader(rows, quality: str, nfe: int, higher_is_better: bool = False):
     return dict(method=pick["method"], nfe=pick["nfe"], value=pick[quality])
 
 
+def _library_version() -> str:
+    """The git tree of sdegen_jax/ (plus a hash of its uncommitted diff): cached settings are
+    reused only by the same library code."""
+    import hashlib
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout
+
+    return git("rev-parse", "HEAD:sdegen_jax").strip() + hashlib.sha1(git("diff", "HEAD", "--", "sdegen_jax").encode()).hexdigest()[:8]
+
+
 def _cached(cfg: Config, name: str, compute):
     """compute() once per setting: its result is kept in cfg.cache_dir (keyed by the settings
     that change it), so an interrupted run resumes at the first unfinished setting."""
@@ -110,7 +123,7 @@ def _cached(cfg: Config, name: str, compute):
     import json
 
     ident = json.dumps([name, cfg.nfes, cfg.samplers, cfg.n, cfg.seed, cfg.mnist_samplers, cfg.mnist_nfes,
-                        cfg.mnist_samples, cfg.mnist_checkpoint_dir])
+                        cfg.mnist_samples, cfg.mnist_checkpoint_dir, _library_version()])
     path = os.path.join(cfg.cache_dir, name.replace("/", "_") + "_" + hashlib.sha1(ident.encode()).hexdigest()[:10] + ".json")
     if os.path.exists(path):
         with open(path) as f:

@@ -19,7 +19,8 @@ One calling convention throughout:
   `sliced_score_matching(key, score_fn, x)`.
 - SDE methods act on one sample; batches carry a leading axis everywhere else.
 
-The core (`sde`, `bsde`, `likelihood`, `controllable`, `toy`, `samplers`, `ddpm`, `ncsn`) imports no Flax; `functional`, `losses`, `nets`, `train`,
+The core (`sde`, `bsde`, `likelihood`, `controllable`, `toy`, `samplers`, and the lazily loaded
+`ddpm`, `ncsn`) imports no Flax; `functional`, `losses`, `nets`, `train`,
 `data`, `metrics`, `plots`, `provenance` and `results` are loaded on first use.
 """
 

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -38,14 +39,16 @@ def launch(command: list[str], processes: int, *, cpu_devices: int | None = None
     if not command:
         raise ValueError("give the command to run after `--`, e.g. -- python -m experiments.toy_train")
     port = free_port() if port is None else port
-    procs = []
+    procs, logs = [], []
     for pid in range(processes):
         env = dict(os.environ, SDEGEN_COORDINATOR_ADDRESS=f"127.0.0.1:{port}", SDEGEN_NUM_PROCESSES=str(processes),
                    SDEGEN_PROCESS_ID=str(pid))
         if cpu_devices is not None:
             env.update(JAX_NUM_CPU_DEVICES=str(cpu_devices), JAX_PLATFORMS="cpu")
         out = None if pid == 0 else subprocess.DEVNULL
-        err = None if pid == 0 else subprocess.PIPE
+        # The others' stderr goes to a file (a pipe read only at the end would fill and block them).
+        err = None if pid == 0 else tempfile.TemporaryFile()
+        logs.append(err)
         procs.append(subprocess.Popen(command, env=env, stdout=out, stderr=err))
     deadline = None if timeout is None else time.time() + timeout
     code = 0
@@ -66,9 +69,14 @@ def launch(command: list[str], processes: int, *, cpu_devices: int | None = None
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-    for pid, p in enumerate(procs):
-        if p.returncode and pid > 0 and p.stderr is not None:
-            sys.stderr.write("".join(f"[process {pid}] {line}\n" for line in p.stderr.read().decode().splitlines()[-40:]))
+    for pid, (p, log) in enumerate(zip(procs, logs)):
+        if log is None:
+            continue
+        if p.returncode:
+            log.seek(0)
+            lines = log.read().decode(errors="replace").splitlines()[-40:]
+            sys.stderr.write("".join(f"[process {pid}] {line}\n" for line in lines))
+        log.close()
     if code == 0:
         code = next((p.returncode for p in procs if p.returncode), 0)
     return code

@@ -82,6 +82,9 @@ def test_mixture_conditioning_refuses_bad_indices():
         gmm.condition(2, 0.0)
     with pytest.raises(ValueError, match="nothing is left"):
         gmm.condition([0, 1], [0.0, 0.0])
+    # A value far from a component: its weight underflows to 0 and it drops out.
+    far = sg.toy.GaussianMixture([0.5, 0.5], [[-10.0, 0.0], [10.0, 0.0]], 0.5).condition(0, 9.0)
+    assert far.num_components == 1 and float(far.means[0, 0]) == 0.0
 
 
 def test_imputation_refuses_samplers_without_a_step():

@@ -87,6 +87,13 @@ def test_decoder_is_a_distribution_over_the_256_levels_and_the_bound_refuses_con
     for mean, var in [(0.0, 1e-4), (0.93, 0.02), (-1.4, 0.5)]:
         p = jnp.exp(ddpm.discretized_gaussian_log_likelihood(levels, mean, var))
         np.testing.assert_allclose(float(jnp.sum(p)), 1.0, rtol=1e-5)
+    # An interior level with the mean on it: the bin [x − 1/255, x + 1/255] holds 2Φ(1/(255σ)) − 1.
+    x, sd = levels[100], 0.01
+    exact = 2 * jax.scipy.stats.norm.cdf(1 / (255 * sd)) - 1
+    np.testing.assert_allclose(ddpm.discretized_gaussian_log_likelihood(x, x, sd**2), np.log(exact), rtol=1e-5)
+    # The edge bins reach to ±∞: at −1 with the mean there, P = Φ(1/(255σ)).
+    np.testing.assert_allclose(ddpm.discretized_gaussian_log_likelihood(levels[0], -1.0, sd**2),
+                               np.log(jax.scipy.stats.norm.cdf(1 / (255 * sd))), rtol=1e-5)
     sched = ddpm.DDPMSchedule.linear(10, 1e-3, 0.2)
     with pytest.raises(ValueError, match="8-bit images"):
         ddpm.variational_bound(jax.random.key(0), sched, _exact_eps_model(sched), jnp.full((2, 3), 0.1234))
@@ -123,6 +130,9 @@ def test_ddim_on_strided_steps():
     assert sg.metrics.wasserstein1_to_mixture(np.asarray(x), gmm) < 0.15
     with pytest.raises(ValueError, match="exceeds"):
         ddpm.strided_steps(10, 11)
+    assert list(ddpm.strided_steps(1000, 1)) == [1000]  # one step starts at pure noise x_N
+    with pytest.raises(ValueError, match="eta must lie"):
+        ddpm.ddim_sample(jax.random.key(0), sched, lambda x, i: x, x_init[:2], steps=2, eta=1.5)
 
 
 def test_eps_to_score_and_back_is_the_identity():

@@ -146,8 +146,9 @@ def test_few_step_samplers_refuse_bad_settings_and_per_mode_sdes():
         S.DPMSolverPP(order=3)
     with pytest.raises(ValueError, match="variance must be"):
         S.Ancestral(variance="beta_tilde")
-    with pytest.raises(ValueError, match="eta"):
-        S.DDIM(eta=-0.5)
+    for eta in (-0.5, 1.5):
+        with pytest.raises(ValueError, match="eta"):
+            S.DDIM(eta=eta)
     b, r = sg.functional.reference_coefficients(4, 4)
     fourier = sg.functional.FourierSDE((4, 4), b, r)
     with pytest.raises(ValueError, match="per-coordinate coefficients"):

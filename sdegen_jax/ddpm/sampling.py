@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import check_int_at_least, check_nonnegative
+from .._checks import check_int_at_least
 from ..samplers.batching import map_batch
 from .schedule import DDPMSchedule
 
@@ -49,13 +49,15 @@ def strided_steps(num_steps: int, steps: int) -> np.ndarray:
     check_int_at_least("steps", steps, 1)
     if steps > num_steps:
         raise ValueError(f"steps={steps} exceeds the schedule's {num_steps} steps.")
-    return np.unique(np.round(np.linspace(1, num_steps, steps)).astype(np.int32))[::-1].copy()
+    # From N down: one step starts at pure noise x_N (linspace from 1 with steps=1 would start at x_1).
+    return np.unique(np.round(np.linspace(num_steps, 1, steps)).astype(np.int32))[::-1].copy()
 
 
 def ddim_sample(key, schedule: DDPMSchedule, eps_fn, x_init, *, steps: int, eta: float = 0.0, chunk_size=None):
     """x_0 from x_N = `x_init` by DDIM on `steps` strided indices; NFE = steps."""
     x_init = _check_init(x_init)
-    check_nonnegative("eta", eta)
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must lie in [0, 1] (0: deterministic DDIM, 1: DDPM's variance); got {eta}.")
     taus = strided_steps(schedule.num_steps, steps)
     prev = np.append(taus[1:], 0)
     ab = schedule.alphas_bar

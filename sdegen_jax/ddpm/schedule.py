@@ -57,9 +57,12 @@ class DDPMSchedule(eqx.Module):
 
     @classmethod
     def from_vp_sde(cls, sde, num_steps: int) -> "DDPMSchedule":
-        """β_i = G² of `sde.discretize` over [t_i − 1/N, t_i], t_i = i T/N: DDPM as the VP SDE's
-        Euler discretisation (seed 002 eq. 4.2.30)."""
+        """β_i = G² of `sde.discretize` over [t_i − 1/N, t_i], t_i = i/N: DDPM as the VP SDE's
+        Euler discretisation (seed 002 eq. 4.2.30).  The SDE must have T = 1 (step i is time
+        i/N throughout, `vp_time`)."""
         check_int_at_least("num_steps", num_steps, 2)
+        if float(sde.T) != 1.0:
+            raise ValueError(f"from_vp_sde maps DDPM step i to VP time i/N on T = 1; this SDE has T = {sde.T}.")
         dt = sde.T / num_steps
         ts = jnp.arange(1, num_steps + 1) * dt
         _, G = jax.vmap(lambda t: sde.discretize(jnp.zeros(()), t, dt))(ts)

@@ -5,7 +5,8 @@ shift modulations are fitted per datum by a few SGD steps instead of predicted b
     φ_{k+1} = φ_k − α ⊙ ∇_φ (1/P) Σ_p ‖f(p, t; θ, φ_k) − x_t[p]‖²,   k < K (K = 3),
     x̂₀(p) = f(p, t; θ, φ_K),
 
-trained through eq. 4.1 with the gradient taken through the K inner steps (a `lax.scan`,
+(the inner loss is the mean over the P·C values, eq. 4.2's (1/P) Σ_p ‖·‖² divided by the
+number of channels C), trained through eq. 4.1 with the gradient taken through the K inner steps (a `lax.scan`,
 differentiable end to end; second order).  α is a fixed scalar, or learned per modulation
 (Meta-SGD, `learn_inner_lr=True`).  α is the same at every step: the reference code doubles
 the inner learning rates at each step, a known bug not reproduced here (`inner_loop` returns

@@ -21,7 +21,6 @@ from typing import Callable
 
 import jax.numpy as jnp
 
-from .._checks import check_nonnegative
 from .base import StepSampler
 from .schedules import ScheduledSampler, time_uniform
 
@@ -34,7 +33,8 @@ class DDIM(StepSampler, ScheduledSampler):
     schedule: Callable = time_uniform
 
     def __check_init__(self):
-        check_nonnegative("eta", self.eta)
+        if not 0.0 <= self.eta <= 1.0:
+            raise ValueError(f"DDIM's eta must lie in [0, 1] (0: deterministic, 1: DDPM's ancestral step); got {self.eta}.")
 
     def __call__(self, key, sde, score_fn, x_init, ts, *, num_saves=None, chunk_size=None):
         self.check_sde(sde)

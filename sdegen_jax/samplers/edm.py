@@ -10,7 +10,8 @@ schedule and its 2N − 1 evaluations.
 The stochastic sampler (Alg. 2) first raises the noise level, σ̂ = σ(1 + γ) with
 γ = min(S_churn/N, √2 − 1) for σ in [S_min, S_max] (else 0), adding fresh noise of std
 S_noise sqrt(σ̂² − σ²), then takes the Heun step from σ̂.  Here σ̂ is capped at σ(T) (the
-score is defined on [eps, T] only), and its time is found by bisection.
+score is defined on [eps, T] only), and its time is found by bisection.  N in S_churn/N is
+the number of steps the sampler takes (with `denoise=True`, one less than `steps`).
 """
 
 from __future__ import annotations

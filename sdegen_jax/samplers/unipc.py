@@ -7,13 +7,14 @@ In the notation of `dpm_solver` (y = x/a, λ = −log σ, h = λ_{i+1} − λ_i,
   D1 = (D_{i−1} − D_i)/r₁, r₁ = (λ_{i−1} − λ_i)/h and ρ_p = ½ (order 2);
 - corrector: with D̃_{i+1} = D(x̃_{i+1}, t_{i+1}), x_{i+1} is the same base step minus
   a_{i+1} B(−h)[ρ_c,1 D1 + ρ_c,2 (D̃_{i+1} − D_i)], where (ρ_c,1, ρ_c,2) solves
-  [[1, 1], [r₁, 1]] ρ = (b₁, b₂), b_k = k! φ_{k+1}(−h)·(−h)^{…}/B(−h) from the φ-functions
-  (φ₁ = (e^{−h} − 1)/(−h) − 1 and φ₂ = φ₁/(−h) − ½, b₁ = φ₁/B, b₂ = 2 φ₂/B).
+  [[1, 1], [r₁, 1]] ρ = (b₁, b₂), with the reference code's g₁ = (e^{−h} − 1)/(−h) − 1,
+  g₂ = g₁/(−h) − ½ and b₁ = g₁/B(−h), b₂ = 2 g₂/B(−h).
 
 D̃_{i+1}, evaluated at the predicted state, is the next step's D_{i+1}: the corrector costs no
 extra evaluation, and NFE = steps (one evaluation at T, one per step but the last, which has
 no corrector).  The first step is of order 1 (ρ_c = ½); so is the last when there are fewer
-than 10 steps (`lower_order_final`).
+than 10 steps (`lower_order_final`, DPM-Solver's rule; UniPC's own code lowers the last step
+always, which caps the global order at 2 where this keeps UniC's order 3 for longer runs).
 """
 
 from __future__ import annotations

@@ -140,7 +140,11 @@ class GaussianMixture(eqx.Module):
         value = jnp.broadcast_to(jnp.asarray(value, dtype=float), (len(known),))
         logits = GaussianMixture(self.weights, self.means[:, known], self.stds[:, known]).component_log_probs(value)
         weights = jax.nn.softmax(logits)
-        return GaussianMixture(weights / jnp.sum(weights), self.means[:, other], self.stds[:, other])
+        means, stds = self.means[:, other], self.stds[:, other]
+        if not isinstance(weights, jax.core.Tracer):  # components the value makes impossible (weight 0) drop out
+            keep = np.asarray(weights) > 0
+            weights, means, stds = weights[keep], means[keep], stds[keep]
+        return GaussianMixture(weights / jnp.sum(weights), means, stds)
 
     def observation_log_likelihood(self, sde, index, value) -> "ObservationLogLikelihood":
         """log p(x_0[index] = value | x_t = x) under the linear `sde`, as a per-sample

@@ -14,7 +14,8 @@ Where the processes learn their place, in order:
 2. SDEGEN_COORDINATOR_ADDRESS, SDEGEN_NUM_PROCESSES, SDEGEN_PROCESS_ID (what
    `python -m sdegen_jax.launch` sets), or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES,
    JAX_PROCESS_ID;
-3. a cluster JAX detects itself (SLURM with more than one task, Open MPI, Kubernetes indexed
+3. a cluster JAX detects itself: an srun step of several tasks (SLURM_STEP_NUM_TASKS > 1), an
+   Open MPI launch, or any cluster when SDEGEN_DISTRIBUTED=auto is set (Kubernetes indexed
    jobs): `jax.distributed.initialize()` with no arguments;
 4. none of these: a single process, nothing to do.
 
@@ -46,11 +47,14 @@ def _from_env():
 
 
 def _cluster_detected() -> bool:
-    if int(os.environ.get("SLURM_NTASKS", "1")) > 1 and "SLURM_PROCID" in os.environ:
+    # An srun step of several tasks (not a batch script that asked for several tasks but runs
+    # one process: SLURM_NTASKS is set there too), an Open MPI launch, or an explicit opt-in
+    # (Kubernetes indexed jobs, and any cluster JAX detects itself).
+    if int(os.environ.get("SLURM_STEP_NUM_TASKS", "1")) > 1 and "SLURM_PROCID" in os.environ:
         return True
     if int(os.environ.get("OMPI_COMM_WORLD_SIZE", "1")) > 1:
         return True
-    return "JOB_COMPLETION_INDEX" in os.environ and "KUBERNETES_SERVICE_HOST" in os.environ
+    return os.environ.get("SDEGEN_DISTRIBUTED", "").lower() == "auto"
 
 
 def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
