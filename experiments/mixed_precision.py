@@ -19,6 +19,7 @@ import numpy as np
 from experiments import toy_train
 from experiments._cli import parse_config, start_metadata
 from sdegen_jax import plots
+from sdegen_jax.train import read_log
 from sdegen_jax.results import markdown_table, write_results
 
 NAME = "mixed_precision"
@@ -56,16 +57,19 @@ def main(argv=None):
         windows = {f"loss_{int(lo)}_{int(lo + cfg.window)}": float(losses[(steps > lo) & (steps <= lo + cfg.window)].mean())
                    for lo in range(0, cfg.num_steps, cfg.window)}
         w1 = {r["method"]: r.get("sliced_w1") for r in res["samplers"]}
+        nfe = {r["method"]: r["nfe"] for r in res["samplers"]}
+        log = read_log(os.path.join(cfg.out_dir, f"toy_train_precision_{precision}{'_quick' if cfg.quick else ''}_log.jsonl"))
+        rates = [r["img_per_s"] for r in log[1:] or log]
         rows.append(dict(precision=precision, final_window_loss=list(windows.values())[-1],
-                         w1_em=w1.get("euler_maruyama"), w1_ode=w1.get("ode"),
-                         train_seconds=res["train_seconds_this_run"], **windows))
+                         w1_em=w1.get("euler_maruyama"), w1_ode=w1.get("ode"), ode_nfe=nfe.get("ode"),
+                         median_img_s=float(np.median(rates)) if rates else None, **windows))
     ratio = rows[1]["final_window_loss"] / rows[0]["final_window_loss"]
     curve = os.path.join(cfg.out_dir, f"{NAME}{'_quick' if cfg.quick else ''}.png")
     plots.line_figure(None, series, xlabel="step", ylabel="DSM loss", logy=True, filename=curve,
                       title="toy_train: float32 against bfloat16 layers")
     cols = [("precision", "precision", ""), ("final_window_loss", f"mean loss, last {cfg.window} steps", ".4f"),
-            ("w1_em", "sliced W1 (EM)", ".4f"), ("w1_ode", "sliced W1 (ODE)", ".4f"),
-            ("train_seconds", "train s (this run)", ".1f")]
+            ("w1_em", "sliced W1 (EM)", ".4f"), ("w1_ode", "sliced W1 (ODE)", ".4f"), ("ode_nfe", "ODE NFE", "d"),
+            ("median_img_s", "training img/s (median; bf16 emulated on CPU)", ".0f")]
     md = (f"Same seed, data and optimizer; {cfg.num_steps} steps.  Mixed / float32 mean loss over the last "
           f"{cfg.window} steps: {ratio:.4f}.  Curves: `{os.path.basename(curve)}`.\n\n" + markdown_table(rows, cols))
     paths = write_results(cfg.out_dir, NAME + ("_quick" if cfg.quick else ""), {"rows": rows, "loss_ratio_last_window": ratio,
