@@ -75,8 +75,8 @@ class Config:
 
     @classmethod
     def quick_overrides(cls):
-        return dict(epochs=1, batch_size=32, ncsn_steps_per_level=5, ddpm_steps=20, ddim_steps=(5,), num_samples=32,
-                    bound_images=8, checkpoint_every=50, log_every=5, checkpoint_dir="checkpoints/discrete_mnist_quick",
+        return dict(epochs=1, batch_size=32, ncsn_steps_per_level=2, ddpm_steps=10, ddim_steps=(5,), num_samples=16,
+                    bound_images=4, checkpoint_every=50, log_every=5, checkpoint_dir="checkpoints/discrete_mnist_quick",
                     tag=f"{NAME}_quick")
 
 

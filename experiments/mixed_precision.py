@@ -36,7 +36,7 @@ class Config:
 
     @classmethod
     def quick_overrides(cls):
-        return dict(num_steps=100, window=50)
+        return dict(num_steps=60, window=30)
 
 
 def main(argv=None):
@@ -47,7 +47,7 @@ def main(argv=None):
         tag = f"toy_train_precision_{precision}" + ("_quick" if cfg.quick else "")
         args = ["--precision", precision, "--tag", tag, "--num-steps", str(cfg.num_steps), "--out-dir", cfg.out_dir,
                 "--checkpoint-dir", os.path.join(cfg.checkpoint_root, tag)]
-        args += ["--quick", "--samplers", "euler_maruyama"] if cfg.quick else []
+        args += ["--quick", "--samplers", "euler_maruyama", "--num-samples", "500", "--sample-steps", "20"] if cfg.quick else []
         args += [] if cfg.progress else ["--no-progress"]
         runs[precision] = toy_train.main(args)
     rows, series = [], {}

@@ -133,11 +133,11 @@ def test_discrete_mnist_quick(tmp_path):
                                   str(tmp_path / "ckpt")])
     data = json.loads((tmp_path / "discrete_mnist_quick.json").read_text())
     assert [(r["model"], r["sampler"], r["nfe"]) for r in data["rows"]] == [
-        ("ncsn", "annealed Langevin", 10 * 5 + 1), ("ddpm", "ancestral", 20), ("ddpm", "DDIM 5", 5)]
+        ("ncsn", "annealed Langevin", 10 * 2 + 1), ("ddpm", "ancestral", 10), ("ddpm", "DDIM 5", 5)]
     assert all(_finite(r["fid"]) and 1.0 <= r["inception_score"] <= 10.0 for r in data["rows"])
     ddpm = data["models"]["ddpm"]
     assert ddpm["params"] == data["models"]["ncsn"]["params"] == 1115425  # score_mnist's ScoreNet
-    assert _finite(ddpm["bound_bits_per_dim"]) and ddpm["bound_bits_per_dim"] > 0 and ddpm["bound_images"] == 8
+    assert _finite(ddpm["bound_bits_per_dim"]) and ddpm["bound_bits_per_dim"] > 0 and ddpm["bound_images"] == 4
     assert all(os.path.getsize(f) > 10_000 for f in result["figures"])
 
 
@@ -148,5 +148,5 @@ def test_mixed_precision_quick(tmp_path):
     result = mixed_precision.main(["--quick", "--out-dir", str(tmp_path), "--checkpoint-root", str(tmp_path / "ckpt")])
     data = json.loads((tmp_path / "mixed_precision_quick.json").read_text())
     assert [r["precision"] for r in data["rows"]] == ["fp32", "bf16"]
-    assert abs(data["loss_ratio_last_window"] - 1.0) < 0.05  # measured 0.9996 at 100 steps
+    assert abs(data["loss_ratio_last_window"] - 1.0) < 0.05  # measured 0.9996 at 100 steps, 1.000 at 4000
     assert all(os.path.getsize(f) > 10_000 for f in result["figures"])

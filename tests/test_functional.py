@@ -209,18 +209,18 @@ def test_algorithm3_line4_is_wrong_and_eq_4_26_is_right():
     assert errs["line_4"] > 0.5, errs
 
 
-@pytest.mark.parametrize("through", ["score", "denoiser"])
-def test_sampling_on_a_finer_grid_with_the_covariance_resampled(through):
+def test_sampling_on_a_finer_grid_with_the_covariance_resampled():
     """A field given on 8×8, sampled on 16×16: the covariance resampled (floor on the new
     modes), the field's spectrum resampled; the sampler reproduces the fine spectrum, with the
-    exact score or with the exact posterior mean standing in as the x0-denoiser (the path an
-    INR denoiser queried on the fine grid takes: `score_from_denoiser`)."""
+    exact posterior mean standing in as the x0-denoiser (the path an INR denoiser queried on the
+    fine grid takes: `score_from_denoiser`; the exact score itself is checked on one grid by
+    test_exact_field_score_reproduces_the_spectrum)."""
     hw, fine = (8, 8), (16, 16)
     P, _ = _sdes(hw)
     P_fine = F.resample_covariance(P, hw, fine, floor=1e-4)
     field = F.GaussianField(P_fine, fine)
     sde = F.DriftlessSDE(fine, F.resample_covariance(P, hw, fine, floor=1e-4), T=5.0)
-    score = field.score_fn(sde) if through == "score" else F.score_from_denoiser(sde, field.denoiser(sde))
+    score = F.score_from_denoiser(sde, field.denoiser(sde))
     x = sg.sample(jax.random.key(10), sde, score, x_init=_from_exact_pT(sde, field, jax.random.key(11), N_FIELD),
                   method=sg.samplers.EulerMaruyamaScan(), steps=400)
     assert _spectrum_error(sde, field, x) < 4 * np.sqrt(2.0 / N_FIELD) * 1.1 + 0.02  # 16×16: more modes in the max
