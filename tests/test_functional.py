@@ -312,3 +312,55 @@ def test_uvit_tokens_line_up_with_their_position_embeddings():
 
 
 UVIT_PARAMS = 1_086_490  # the reference size: 32×32, patch 4, dim 128, depth 4 (+ middle block), 4 heads
+
+
+# ----------------------------------------------------------------------------- super-resolution
+
+
+def test_super_resolution_by_imputing_the_coarse_modes_is_exact_for_a_stationary_field():
+    """The 8×8 grid's modes of a 16×16 stationary Gaussian field, imputed in the Fourier basis
+    (`impute(..., in_state=True)` with `band_mask`): its modes are independent, so the
+    replacement method is exact: the known modes come back unchanged and the others follow the
+    field's spectrum.  The driftless SDE (R = P, T = 50: the prior N(0, T P) against the exact
+    p_T = N(0, (1 + T) P) costs (1/51)² in the end) on a geometric time grid (`OnSchedule`)."""
+    hw, coarse = (16, 16), (8, 8)
+    P = jnp.asarray(1.0 / (F.frequency_grid(*hw) / 4.0 + 1.0) ** 1.5, jnp.float32)
+    field = F.GaussianField(P, hw)
+    sde = F.DriftlessSDE(hw, P, T=50.0)
+    n = 4000
+    known = field.sample(jax.random.key(20), n)
+    mask = jnp.asarray(F.band_mask(hw, coarse))[..., 0]
+    assert float(mask.sum()) == 7 * 7  # |f| < 4 on both axes
+    method = sg.samplers.OnSchedule(sg.samplers.EulerMaruyamaScan(), sg.samplers.time_geometric)
+    x, info = sg.controllable.impute(jax.random.key(21), sde, field.score_fn(sde), known, mask, method=method, steps=300,
+                                     in_state=True)
+    assert int(info.nfe) == 300  # 299 steps and the denoised end
+    y, y_known = jax.vmap(sde.to_state)(x), jax.vmap(sde.to_state)(known)
+    np.testing.assert_allclose(y * mask, y_known * mask, atol=1e-4)
+    ratio = np.asarray(field.empirical_spectrum(x) / field.spectrum)
+    fine = np.asarray(F.half_spectrum(1.0 - mask)) > 0
+    assert np.max(np.abs(ratio[fine] - 1.0)) < 4 * np.sqrt(2.0 / n) * 1.1 + 0.03, np.max(np.abs(ratio[fine] - 1.0))
+
+
+def test_geometric_time_grid():
+    ts = sg.samplers.time_geometric(None, 100.0, 1e-2, 4)
+    np.testing.assert_allclose(ts, [100.0, 10.0, 1.0, 0.1, 0.01], rtol=1e-5)
+    assert float(ts[0]) == 100.0 and ts[-1] == np.float32(1e-2)  # the ends are exact
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        sg.samplers.time_geometric(None, 1.0, 0.0, 4)
+
+
+def test_fourier_sde_on_a_finer_grid_keeps_the_shared_modes():
+    """`FourierSDE.on_grid`: the modes both grids share get the resampled noise (×4 for 8 → 16:
+    orthonormal coefficients of the same function), the new modes what is given, and the prior
+    mean is the band-limited interpolation of the coarse one."""
+    b, r = F.reference_coefficients(8, 8)
+    mean = jax.random.normal(jax.random.key(22), (8, 8))
+    sde = F.FourierSDE((8, 8), b, r, prior_mean=mean)
+    b16, r16 = F.reference_coefficients(16, 16)
+    fine = sde.on_grid((16, 16), b16, 4.0 * r16)
+    assert fine.shape == (16, 16) and fine.T == sde.T
+    np.testing.assert_allclose(fine.r[:4, :4], 4.0 * r[:4, :4], rtol=1e-6)  # |f| < 4: shared
+    np.testing.assert_allclose(fine.r[6:11, 5:], 4.0 * r16[6:11, 5:], rtol=1e-6)  # beyond the old band
+    np.testing.assert_allclose(fine.prior_mean, F.resample(mean, (16, 16)), atol=1e-6)
+    np.testing.assert_allclose(fine.prior_mean[::2, ::2], mean, atol=1e-5)

@@ -7,6 +7,8 @@ import json
 import math
 import os
 
+import pytest
+
 
 def _pos(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
@@ -52,3 +54,49 @@ def test_fdp_mnist_quick_writes_the_table(tmp_path):
     # a second run finds every cell done and reuses its figures without training
     again = fdp_mnist.main(args)
     assert [r["fid"] for r in again["rows"]] == [r["fid"] for r in result["rows"]]
+
+
+def test_fdp_mnist_quick_table_5_1_then_meta_reuses_the_shared_cell(tmp_path):
+    """Table 5.1 (general SDE; in quick mode the modulation network with coloured noise: the
+    U-ViT path is the 5.2 and 5.3 tests'), also sampled on a 48×48 grid and super-resolving 32 → 48; then the
+    meta table trains only the meta-learning baseline, reusing the modulation cell."""
+    from experiments import fdp_mnist
+
+    out, ckpt = tmp_path / "out", tmp_path / "ckpt"
+    args = ["--quick", "--no-progress", "--out-dir", str(out), "--checkpoint-dir", str(ckpt)]
+    fdp_mnist.main(["--table", "5.1", *args])
+    rows = {r["cell"]: r for r in json.loads((out / "fdp_table5_1_quick.json").read_text())["rows"]}
+    assert set(rows) == {"modulation_coloured"}
+    mod = rows["modulation_coloured"]
+    assert mod["thesis_inception_fid"] == 26.01
+    assert mod["nfe"] == 2 * (4 - 1) + 1 and _pos(mod["fid"]) and mod["params"] > 0 and _pos(mod["s_per_step"])
+    assert all(_pos(mod[f"mse_t{f:g}"]) for f in fdp_mnist.MSE_FRACTIONS)
+    assert _pos(mod["fid_48x48"]) and 1.0 <= mod["is_48x48"] <= 10.0 and os.path.getsize(mod["grid_48x48"]) > 1000
+    assert mod["grid_48x48"].endswith("fdp_table5_1_quick_modulation_coloured_48x48.png")
+    assert os.path.getsize(mod["superres_grid"]) > 1000 and 1.0 <= mod["superres_is"] <= 10.0
+    assert mod["superres_coarse_mse"] < 0.01  # the known modes are kept (all but the coarse Nyquist line)
+
+    fdp_mnist.main(["--table", "meta", *args])
+    meta_rows = {r["cell"]: r for r in json.loads((out / "fdp_tablemeta_quick.json").read_text())["rows"]}
+    assert set(meta_rows) == {"modulation_coloured", "meta_coloured"}
+    assert meta_rows["modulation_coloured"]["fid"] == mod["fid"]  # reused, not retrained
+    assert meta_rows["meta_coloured"]["train_steps_this_run"] == 10 and _pos(meta_rows["meta_coloured"]["fid_48x48"])
+    assert "s/step" in (out / "fdp_tablemeta_quick.md").read_text()
+
+
+def test_fdp_mnist_quick_table_5_3_uses_the_geometric_grid(tmp_path):
+    from experiments import fdp_mnist
+
+    out = tmp_path / "out"
+    fdp_mnist.main(["--table", "5.3", "--quick", "--no-progress", "--out-dir", str(out), "--checkpoint-dir", str(tmp_path / "c")])
+    (row,) = json.loads((out / "fdp_table5_3_quick.json").read_text())["rows"]
+    assert row["cell"] == "VE_T10" and row["covariance"] == "estimated" and row["nfe"] == 7 and _pos(row["fid"])
+    assert "fid_48x48" not in row  # a U-ViT is tied to its grid
+    cells = fdp_mnist.table_cells(fdp_mnist.Config(table="5.3"))
+    assert [(c.T, c.time_sampling, c.grid) for c in cells] == [(20.0, "log_uniform", "geometric"),
+                                                              (100.0, "log_uniform", "geometric"),
+                                                              (1000.0, "log_uniform", "geometric")]
+    assert [c.name for c in fdp_mnist.table_cells(fdp_mnist.Config(table="5.1"))] == [
+        "modulation_white", "modulation_coloured", "uvit_white", "uvit_coloured"]
+    with pytest.raises(ValueError, match="unknown table"):
+        fdp_mnist.main(["--table", "5.4", "--quick"])

@@ -21,6 +21,7 @@ the left fraction is 0.157 (VE) and 0.153 (VP), W1 0.034 and 0.017 (tests/test_c
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -32,11 +33,15 @@ class Imputation(StepSampler):
     """A sampler that wraps a fixed-grid sampler with a `batch_step` (a `StepSampler` such as
     `EulerMaruyamaScan()`, `ReverseDiffusion()`, `Ancestral()`, or `PredictorCorrector(...)`)
     and, after each of its steps, sets the known coordinates (`mask` = 1) to the known values
-    `known` (n, *shape; pixel space) diffused to the step's time.  Use through `impute`."""
+    `known` (n, *shape; pixel space) diffused to the step's time.  With `in_state`, `mask`
+    selects coordinates of the SDE's state instead of pixels: for the Fourier SDEs of
+    `sg.functional` these are Fourier (Hartley) modes, so known coarse modes complete a
+    low-resolution image at a finer grid (super-resolution).  Use through `impute`."""
 
     base: StepSampler
     known: jax.Array
     mask: jax.Array
+    in_state: bool = eqx.field(default=False, static=True)
 
     @property
     def nfe_per_step(self):
@@ -46,6 +51,8 @@ class Imputation(StepSampler):
         a, s = sde.marginal_coeffs(t)
         z = jax.random.normal(key, y.shape, y.dtype)
         known_t = jax.vmap(sde.to_state)(self.known) * a + s * z
+        if self.in_state:
+            return self.mask * known_t + (1.0 - self.mask) * y
         x = jax.vmap(sde.from_state)(y)
         mixed = self.mask * jax.vmap(sde.from_state)(known_t) + (1.0 - self.mask) * x
         return jax.vmap(sde.to_state)(mixed)
@@ -62,10 +69,11 @@ class Imputation(StepSampler):
 
 
 def impute(key, sde, score_fn, known, mask, *, method=None, steps: int = 1000, eps=None, denoise: bool = True,
-           chunk_size=None):
+           chunk_size=None, in_state: bool = False):
     """Samples (n, *shape) whose coordinates with `mask` = 1 equal `known` (n, *shape) and whose
     others are drawn by the reverse SDE under the replacement method.  `mask` broadcasts
-    against `known` (0/1 values).  `method`: a fixed-grid sampler with `batch_step` (default
+    against `known` (0/1 values); with `in_state` it selects coordinates of the SDE's state
+    (`sde.to_state(known)`: Fourier modes for `sg.functional`'s SDEs), not pixels.  `method`: a fixed-grid sampler with `batch_step` (default
     `EulerMaruyamaScan()`; `PredictorCorrector(snr=...)` for the predictor–corrector version).
     Returns (samples, SampleInfo)."""
     from ..samplers.api import sample_with_info
@@ -83,6 +91,9 @@ def impute(key, sde, score_fn, known, mask, *, method=None, steps: int = 1000, e
         raise ValueError(f"known must be a batch (n, *shape), got shape {known.shape}.")
     if not bool(jnp.all((mask == 0) | (mask == 1))):
         raise ValueError("mask must hold 0 (unknown) and 1 (known) only.")
-    x, info = sample_with_info(key, sde, score_fn, known.shape[1:], known.shape[0], method=Imputation(method, known, mask),
+    x, info = sample_with_info(key, sde, score_fn, known.shape[1:], known.shape[0], method=Imputation(method, known, mask, in_state),
                                steps=steps, eps=eps, denoise=denoise, chunk_size=chunk_size)
+    if in_state:
+        to_state, from_state = jax.vmap(sde.to_state), jax.vmap(sde.from_state)
+        return from_state(mask * to_state(known) + (1.0 - mask) * to_state(x)), info
     return mask * known + (1.0 - mask) * x, info

@@ -18,6 +18,7 @@ from .driftless import DriftlessSDE
 from .fourier_sde import ExponentialBeta, FourierSDE, reference_coefficients
 from .gaussian_field import GaussianField
 from .spectral import (
+    band_mask,
     colored_noise,
     estimate_covariance,
     fourier_noise,
@@ -35,6 +36,7 @@ from .spectral import (
 
 __all__ = [
     "rfft2",
+    "band_mask",
     "irfft2",
     "hartley2",
     "frequency_grid",

@@ -24,7 +24,7 @@ import numpy as np
 
 from .._checks import check_less, check_positive
 from .diagonal import FourierDiagonalSDE, eigenvalues
-from .spectral import frequency_grid
+from .spectral import frequency_grid, resample, resample_covariance
 
 
 class ExponentialBeta(eqx.Module):
@@ -122,6 +122,17 @@ class FourierSDE(FourierDiagonalSDE):
 
     def langevin_step_scale(self, t, dt):
         return 1.0
+
+    def on_grid(self, hw: tuple[int, int], b, r_beyond) -> "FourierSDE":
+        """This SDE on another (H', W') grid, to sample a resolution-free denoiser there (seed 003
+        §3.8, §4.1): r carried by `resample_covariance` (so the modes both grids share see the
+        noise they saw in training), the modes beyond the old band getting `r_beyond` (a
+        half-spectrum array on hw, e.g. (H' W' / H W) · the reference spectrum there); b given on
+        hw (per-frequency rates: `reference_coefficients(H', W')[0]`); the prior mean resampled."""
+        shape = tuple(hw) + self.shape[2:]
+        r = resample_covariance(self.r, self.shape[:2], hw, floor=r_beyond)
+        mean = None if self.prior_mean is None else resample(self.prior_mean, hw)
+        return FourierSDE(shape, b, r, self.schedule, mean, T=self.T)
 
     @property
     def prior_std(self):

@@ -64,6 +64,18 @@ def frequency_grid(h: int, w: int, half: bool = True) -> np.ndarray:
     return ky[:, None] ** 2 + kx[None, :] ** 2
 
 
+def band_mask(hw: tuple[int, int], band: tuple[int, int]) -> np.ndarray:
+    """(H, W, 1) mask of the full-grid modes (`hartley2`'s coordinates) that a coarser grid
+    `band` = (h, w) represents exactly: |f_y| < h/2 and |f_x| < w/2 (the coarse grid's Nyquist
+    modes, split by `resample`, are left out).  The known part of a low-resolution image in
+    super-resolution by imputation (`sg.controllable.impute(..., in_state=True)`)."""
+    (h, w), (bh, bw) = hw, band
+    if bh > h or bw > w:
+        raise ValueError(f"band {band} must not exceed the grid {hw}.")
+    fy, fx = np.abs(np.fft.fftfreq(h) * h), np.abs(np.fft.fftfreq(w) * w)
+    return ((fy[:, None] < bh / 2) & (fx[None, :] < bw / 2)).astype(np.float32)[..., None]
+
+
 def rfft_multiplicity(h: int, w: int) -> np.ndarray:
     """How often each half-spectrum mode counts on the full grid (1 or 2), shape (H, W//2 + 1)."""
     m = np.full((h, w // 2 + 1), 2.0)
@@ -195,11 +207,12 @@ def resample(x: jax.Array, hw: tuple[int, int]) -> jax.Array:
     return jnp.fft.ifft2(Y, axes=SPATIAL_AXES, norm="ortho").real.astype(x.dtype)
 
 
-def resample_covariance(r: jax.Array, hw: tuple[int, int], new_hw: tuple[int, int], *, floor: float = 0.0) -> jax.Array:
+def resample_covariance(r: jax.Array, hw: tuple[int, int], new_hw: tuple[int, int], *, floor=0.0) -> jax.Array:
     """The half-spectrum covariance of a stationary field on `hw` carried to `new_hw` as
     `resample` carries its samples: E|X'_k|² = Σ_j A_kj² E|X_j|² per axis (modes of a
     stationary field are uncorrelated).  Modes beyond the old band get `floor` (0 by default,
-    which describes upsampled data exactly; an SDE's noise covariance needs floor > 0)."""
+    which describes upsampled data exactly; an SDE's noise covariance needs floor > 0): a
+    number, or a half-spectrum array on `new_hw` (e.g. a parametric spectrum evaluated there)."""
     h, w = hw
     h2, w2 = new_hw
     full = full_spectrum(jnp.asarray(r), (h, w))
@@ -207,4 +220,6 @@ def resample_covariance(r: jax.Array, hw: tuple[int, int], new_hw: tuple[int, in
     out = jnp.einsum("ij,jk...->ik...", jnp.asarray(Ah), jnp.einsum("kl,jl...->jk...", jnp.asarray(Aw), full))
     covered = (Ah.sum(axis=1) > 0)[:, None] & (Aw.sum(axis=1) > 0)[None, :]
     covered = covered.reshape(covered.shape + (1,) * (out.ndim - 2))
+    if jnp.ndim(floor):
+        floor = full_spectrum(jnp.asarray(floor), (h2, w2))
     return half_spectrum(jnp.where(covered, out, floor))

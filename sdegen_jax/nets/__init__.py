@@ -39,7 +39,7 @@ state.  The sub-pixel and space-to-depth rewrites are studied in
 """
 
 from .._tree import count_params
-from .adapters import PerSampleScore, score_fn_from
+from .adapters import GridDenoiser, PerSampleScore, denoiser_on_grid, score_fn_from
 from .bsde_gen import BSDEGenFns, BSDEGenNets, DropoutMLP, bsde_fns_from
 from .conv_transpose import FastConvTranspose, conv_transpose_gemm, conv_transpose_padding, conv_transpose_plain
 from .group_norm import GroupNorm, group_norm
@@ -61,6 +61,8 @@ __all__ = [
     "ModulationDenoiser",
     "ViTEncoder",
     "MetaSirenDenoiser",
+    "GridDenoiser",
+    "denoiser_on_grid",
     "UViT",
     "BSDEGenNets",
     "BSDEGenFns",

@@ -54,3 +54,33 @@ def score_fn_from(model_or_graphdef, *states) -> PerSampleScore:
         )
     graphdef, state = nnx.split(model_or_graphdef)
     return PerSampleScore(graphdef, (state,))
+
+
+class GridDenoiser(eqx.Module):
+    """A coordinate-based x0-denoiser (an NNX model with `at(x, t, coords)` and `image_size`:
+    `ModulationDenoiser`, `MetaSirenDenoiser`) as the per-sample `denoiser(x, t)` of ANY pixel
+    grid (seed 003 §4.1, resolution invariance): x (H', W', C) is carried to the model's grid by
+    band-limited resampling (`sg.functional.resample`), read there, and the model's function is
+    queried at the H'×W' pixel coordinates.  On the model's own grid it is the model itself."""
+
+    graphdef: nnx.GraphDef = eqx.field(static=True)
+    states: tuple
+
+    def __call__(self, x, t):
+        from ..functional.spectral import resample
+        from .siren import grid_coordinates
+
+        model = nnx.merge(self.graphdef, *self.states)
+        own = (model.image_size, model.image_size)
+        x_own = x if x.shape[:2] == own else resample(x, own)
+        out = model.at(x_own[None], jnp.reshape(jnp.asarray(t, x.dtype), (1,)), grid_coordinates(*x.shape[:2]))
+        return out[0].reshape(x.shape)
+
+
+def denoiser_on_grid(model: nnx.Module) -> GridDenoiser:
+    """`GridDenoiser` of a coordinate-based NNX denoiser (see there)."""
+    if not (hasattr(model, "at") and hasattr(model, "image_size")):
+        raise ValueError(f"denoiser_on_grid needs a coordinate-based model with at(x, t, coords) and image_size "
+                         f"(ModulationDenoiser, MetaSirenDenoiser); got {type(model).__name__}.")
+    graphdef, state = nnx.split(model)
+    return GridDenoiser(graphdef, (state,))

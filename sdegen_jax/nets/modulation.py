@@ -51,13 +51,14 @@ class ViTEncoder(nnx.Module):
 
 class ModulationDenoiser(nnx.Module):
     """`ModulationDenoiser(image_size=32, in_channels=1, *, latent_dim=64, siren_width=128,
-    siren_depth=7, vit_dim=128, vit_depth=4, ..., rngs)`: 986,561 parameters at these sizes,
+    siren_depth=7, vit_dim=128, vit_depth=4, ..., input_scale=None, rngs)`: 986,561 parameters at these sizes,
     820,352 in the ViT, 99,713 in the SIREN and the rest in the two modulation layers."""
 
     def __init__(self, image_size: int = 32, in_channels: int = 1, *, latent_dim: int = 64, siren_width: int = 128,
                  siren_depth: int = 7, omega0: float = 30.0, vit_dim: int = 128, vit_depth: int = 4, num_heads: int = 4,
-                 patch_size: int = 4, rngs: nnx.Rngs):
+                 patch_size: int = 4, input_scale=None, rngs: nnx.Rngs):
         self.image_size, self.in_channels = image_size, in_channels
+        self.input_scale = input_scale  # `input_scale(t)` multiplies x_t before the encoder (as UViT's)
         self.encoder = ViTEncoder(image_size, in_channels, patch_size=patch_size, dim=vit_dim, depth=vit_depth,
                                   num_heads=num_heads, rngs=rngs)
         self.to_latent = nnx.Linear(vit_dim, latent_dim, rngs=rngs)
@@ -68,6 +69,8 @@ class ModulationDenoiser(nnx.Module):
 
     def modulations(self, x, t):
         """The per-image shifts g(x_t, t; ψ), (N, siren_depth · siren_width)."""
+        if self.input_scale is not None:
+            x = x * jnp.asarray(self.input_scale(t), x.dtype).reshape(-1, 1, 1, 1)
         return self.to_shifts(self.to_latent(self.encoder(x, t)))
 
     def at(self, x, t, coords):

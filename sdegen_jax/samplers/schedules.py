@@ -16,11 +16,14 @@ SDE with a scalar `marginal_coeffs` works, without a closed-form inverse.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._checks import check_positive, require_kernel
+from .base import StepSampler
 
 
 def noise_to_signal(sde, t):
@@ -77,6 +80,14 @@ def logsnr_uniform(sde, T, eps, steps: int):
     return _from_noise_levels(sde, jnp.exp(jnp.linspace(log_hi, log_lo, steps + 1)), T, eps)
 
 
+def time_geometric(sde, T, eps, steps: int):
+    """Times evenly spaced in log t, from T to eps: the VE SDE's geometric noise levels when
+    s(t)² ∝ t (the driftless SDE of `sg.functional`, seed 003 §5.3.2 "VE best practices"),
+    for SDEs with per-coordinate coefficients too (no σ(t) needed)."""
+    check_positive("eps", eps, "a geometric time grid needs eps > 0.")
+    return jnp.exp(jnp.linspace(jnp.log(T), jnp.log(eps), steps + 1)).at[0].set(T).at[-1].set(eps)
+
+
 class KarrasSchedule(eqx.Module):
     """EDM's σ_i = (σ_max^{1/ρ} + i/N (σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ, i = 0..N (Karras et al.
     2022, eq. 5), with σ_max = σ(T) and σ_min = σ(eps) of the SDE; ρ = 7 concentrates the steps
@@ -103,3 +114,22 @@ class ScheduledSampler(eqx.Module):
 
     def check_sde(self, sde) -> None:
         require_scalar_noise_level(sde, type(self).__name__)
+
+
+class OnSchedule(StepSampler):
+    """`OnSchedule(base, schedule)`: the fixed-grid sampler `base` (any `StepSampler`:
+    `PredictorCorrector(...)`, `EulerMaruyamaScan()`, ...) run on the time grid
+    `schedule(sde, T, eps, steps)` instead of the uniform one, e.g. `time_geometric`."""
+
+    base: StepSampler
+    schedule: Callable
+
+    @property
+    def nfe_per_step(self):
+        return self.base.nfe_per_step
+
+    def time_grid(self, sde, T, eps, steps):
+        return self.schedule(sde, T, eps, steps)
+
+    def batch_step(self, key, sde, score_fn, x, t, t_next, chunk_size=None):
+        return self.base.batch_step(key, sde, score_fn, x, t, t_next, chunk_size)
