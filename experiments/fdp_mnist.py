@@ -14,8 +14,10 @@ baseline, each a set of cells trained under the same budget and sampled with the
   training times and a geometric sampling grid (`time_geometric`), T in {20, 100, 1000}.
 - `--table meta`: the modulation network against the meta-learning baseline (Franzese et al.;
   eq. 4.1–4.2: 3 inner SGD steps from a learned start, Meta-SGD rates) under the general SDE
-  with coloured noise, at the same number of training steps: denoising MSE at several t, the
-  training time per step, classifier-FID/IS.
+  with coloured noise, at the same wall-clock budget: the baseline's step costs ≈ 7 of the
+  modulation network's on 2 CPUs (second-order gradients through 3 SIREN fits), so it gets
+  `meta_train_steps` = 220 steps against 1500; denoising MSE at several t, the training time per
+  step, classifier-FID/IS.
 
 Every cell is sampled with a predictor–corrector: Algorithm 3's Euler step (driftless) or the
 reverse-diffusion step (general SDE), one Langevin corrector step per grid step (preconditioned
@@ -101,6 +103,7 @@ class Config:
     inner_steps: int = 3  # the meta-learning baseline's inner SGD steps
     inner_lr: float = 1e-2  # its initial inner learning rate
     learn_inner_lr: bool = True  # Meta-SGD: inner rates learned per modulation (False: fixed)
+    meta_train_steps: int = 220  # the baseline's steps: the modulation cell's wall-clock budget (0: train_steps)
     sample_steps: int = 100  # grid steps; NFE = 2 (steps − 1) + 1 with the corrector and the denoised end
     corrector_steps: int = 1
     snr: float | None = None  # corrector snr (default: the SDE's, 0.16 driftless, 0.01 general)
@@ -121,9 +124,9 @@ class Config:
 
     @classmethod
     def quick_overrides(cls) -> dict:
-        return dict(horizons=(10.0,), noises=("coloured",), models=("modulation",), train_steps=10, batch_size=16, dim=32, depth=2, num_heads=2,
+        return dict(horizons=(10.0,), covariances=("estimated",), noises=("coloured",), models=("modulation",), train_steps=10, batch_size=16, dim=32, depth=2, num_heads=2,
                     latent_dim=16, siren_width=32, siren_depth=3, sample_steps=4, num_samples=16, fine_grid=48,
-                    fine_samples=8, mse_images=16, chunk_size=8, checkpoint_every=5, log_every=5,
+                    fine_samples=8, mse_images=16, meta_train_steps=10, chunk_size=8, checkpoint_every=5, log_every=5,
                     checkpoint_dir="checkpoints/fdp_mnist_quick")
 
     @property
@@ -143,6 +146,7 @@ class Cell:
     time_sampling: str
     grid: str = "uniform"  # the sampling time grid: "uniform" or "geometric"
     horizon_scale: float = 0.0
+    steps: int = 0  # training steps (0: the table's train_steps)
 
 
 def table_cells(cfg: Config) -> list[Cell]:
@@ -155,7 +159,8 @@ def table_cells(cfg: Config) -> list[Cell]:
                 for T in (cfg.horizons or (20.0, 100.0, 1000.0))]
     if cfg.table == "5.1":
         return [Cell(f"{m}_{n}", "general", n, 1.0, m, "uniform") for m in cfg.models for n in cfg.noises]
-    return [Cell(f"{m}_coloured", "general", "coloured", 1.0, m, "uniform") for m in ("modulation", "meta")]
+    return [Cell("modulation_coloured", "general", "coloured", 1.0, "modulation", "uniform"),
+            Cell("meta_coloured", "general", "coloured", 1.0, "meta", "uniform", steps=cfg.meta_train_steps)]
 
 
 def check_config(cfg: Config) -> None:
@@ -225,7 +230,7 @@ def _signature(cfg: Config, cell: Cell) -> dict:
     if cell.model == "uvit":
         skip += ("latent_dim", "siren_width", "siren_depth", "inner_steps", "inner_lr", "learn_inner_lr")
     if cell.model != "meta":
-        skip += ("inner_steps", "inner_lr", "learn_inner_lr")
+        skip += ("inner_steps", "inner_lr", "learn_inner_lr", "meta_train_steps")
     return json.loads(json.dumps({**{k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip},
                                   "cell": dataclasses.asdict(cell)}))
 
@@ -308,17 +313,18 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh) -> dict:
     ckpt = train.Checkpointer(os.path.join(cell_dir, "ckpt"), max_to_keep=2)
     start_step = ckpt.latest_step() or 0
     log_path = os.path.join(cell_dir, "log.jsonl")
+    num_steps = cell.steps or cfg.train_steps
     t0 = time.perf_counter()
     state = train.fit(training.state, training.step, ImagesOnly(BatchIterator(x_train, np.zeros(len(x_train)), cfg.batch_size, seed=cfg.seed)),
-                      num_steps=cfg.train_steps, mesh=mesh, checkpointer=ckpt, checkpoint_every=cfg.checkpoint_every,
+                      num_steps=num_steps, mesh=mesh, checkpointer=ckpt, checkpoint_every=cfg.checkpoint_every,
                       log_path=log_path, log_every=cfg.log_every, progress=cfg.progress, description=name)
     train_s = time.perf_counter() - t0
     ckpt.close()
     log = train.read_log(log_path, missing_ok=True)
-    steps_run = cfg.train_steps - start_step
+    steps_run = num_steps - start_step
     denoiser = training.score_fn(state.ema_params, state.constants)  # the model's per-sample x0 prediction
     row = dict(cell=name, sde=cell.sde, noise=cell.noise, covariance=cell.noise, model=cell.model, T=cell.T,
-               params=train.count_params(state.params), train_steps=cfg.train_steps, train_steps_this_run=steps_run,
+               params=train.count_params(state.params), train_steps=num_steps, train_steps_this_run=steps_run,
                train_s_this_run=train_s, s_per_step=train_s / steps_run if steps_run else None,
                final_loss=log[-1]["loss"] if log else None)
     what = (f"driftless, R {'estimated' if cell.noise == 'estimated' else '= I'}" if cell.sde == "driftless"
@@ -417,7 +423,7 @@ def main(argv=None) -> dict:
     }[cfg.table]
     md = "\n\n".join([
         f"Seed 003 Table {cfg.table} on this machine: {settings}, on {cfg.dataset} 32×32. Every cell: {cfg.train_steps} Adam "
-        f"steps at batch {cfg.batch_size} (lr {cfg.learning_rate:g}); sampled with {cfg.corrector_steps} Langevin corrector "
+        f"steps{f' (the meta-learning baseline {cfg.meta_train_steps}: the same wall-clock)' if cfg.table == 'meta' else ''} at batch {cfg.batch_size} (lr {cfg.learning_rate:g}); sampled with {cfg.corrector_steps} Langevin corrector "
         f"step per grid step, {cfg.sample_steps} grid steps, denoised end, {cfg.num_samples} samples.  FID/IS use the "
         "project's MNIST classifier and are NOT comparable with the thesis's Inception FID (its figures: `thesis FID`).  "
         "MSE: denoising error of held-out digits at t = fraction × T.  Times are wall-clock on this run's machine (the "

@@ -21,7 +21,8 @@ One calling convention throughout:
 
 The core (`sde`, `bsde`, `likelihood`, `controllable`, `toy`, `samplers`, and the lazily loaded
 `ddpm`, `ncsn`) imports no Flax; `functional`, `losses`, `nets`, `train`,
-`data`, `metrics`, `plots`, `provenance` and `results` are loaded on first use.
+`data`, `metrics`, `plots`, `provenance`, `results` and `classic` (pPCA, VAE, RealNVP, GANs) are
+loaded on first use.
 """
 
 import importlib
@@ -31,7 +32,7 @@ from .samplers import SampleInfo, langevin, sample, sample_with_info
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("ddpm", "ncsn", "functional", "losses", "nets", "train", "data", "metrics", "plots", "provenance", "results")
+_LAZY_SUBMODULES = ("ddpm", "ncsn", "classic", "functional", "losses", "nets", "train", "data", "metrics", "plots", "provenance", "results")
 
 __all__ = ["sde", "bsde", "likelihood", "controllable", "toy", "samplers", *_LAZY_SUBMODULES, "sample", "sample_with_info", "langevin", "SampleInfo"]
 

@@ -18,7 +18,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run(out, processes, steps, ckpt=None, params=True):
+def _run(out, processes, steps, ckpt=None, params=True, devices=8):
     cmd = [sys.executable, "-m", "experiments.toy_train", "--quick", "--num-steps", str(steps), "--log-every", "1",
            "--batch-size", "64", "--samplers", "", "--no-progress", "--checkpoint-every", "5",
            "--checkpoint-dir", ckpt or os.path.join(out, "ckpt"), "--out-dir", out]
@@ -27,7 +27,7 @@ def _run(out, processes, steps, ckpt=None, params=True):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SDEGEN_", "JAX_COORDINATOR"))}
     if processes == 1:
         args = cmd
-        env.update(JAX_NUM_CPU_DEVICES="8", JAX_PLATFORMS="cpu")
+        env.update(JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
     else:
         args = [sys.executable, "-m", "sdegen_jax.launch", "--processes", str(processes), "--cpu-devices",
                 str(8 // processes), "--timeout", "500", "--", *cmd]
@@ -71,9 +71,18 @@ def _resumed_at_15(out):
 
 
 def test_two_processes_train_as_one_and_checkpoints_move_between_process_counts(tmp_path, reference):
-    """20 steps on 2 processes × 4 devices give the 1 × 8 losses and parameters; then each run's
-    step-15 checkpoint resumes on the other process count (2 → 1 and 1 → 2) to the same end."""
+    """20 steps on 1 device give the 1 × 8 losses (the sharded step is the same computation: the
+    losses to float rounding of the all-reduce); 20 steps on 2 processes × 4 devices give the
+    1 × 8 losses and parameters; then each run's step-15 checkpoint resumes on the other process
+    count (2 → 1 and 1 → 2) to the same end.  (One test, so that the 1 × 8 reference runs once
+    under xdist.)"""
     ref_dir, ref = reference
+    one, _ = _run(str(tmp_path / "one_device"), 1, 20, params=False, devices=1)
+    assert one["num_devices"] == 1
+    l1, l8 = np.array(one["losses"]), np.array(ref[0]["losses"])
+    assert l1.shape == (20, 2)
+    np.testing.assert_array_equal(l1[:, 0], l8[:, 0])  # the step column
+    np.testing.assert_allclose(l1[:, 1], l8[:, 1], rtol=1e-4)
     two = str(tmp_path / "two")
     got = _run(two, 2, 20)
     assert len(got[0]["losses"]) == 20

@@ -80,31 +80,6 @@ def test_toy_vp_quick(tmp_path):
     assert data["facts"]["VP"]["w1_prior_to_pT"] < 0.05
 
 
-def test_score_mnist_quick_writes_the_issue_schema(tmp_path):
-    """ScoreNet on the embedded digits, --quick (about a minute): the JSON of issue 3."""
-    from experiments import score_mnist
-
-    out, ckpt = tmp_path / "out", tmp_path / "ckpt"
-    args = ["--quick", "--no-progress", "--out-dir", str(out), "--checkpoint-dir", str(ckpt)]
-    result = score_mnist.main(args)
-    data = json.loads((out / "score_mnist_quick.json").read_text())
-    assert {k: v for k, v in data.items() if k not in ("name", "metadata", "config")} == json.loads(
-        json.dumps({k: v for k, v in result.items() if k != "json"}))
-    assert data["params"] == 1_115_425 and data["dataset"] == "mnist_embedded" and data["epochs"] == 1
-    for k in ("seconds_per_epoch_from_median_img_s", "wall_seconds_per_epoch_this_run"):
-        assert _finite(data[k]) and data[k] > 0, k
-    assert data["epochs_this_run"] == 1
-    assert set(data["samplers"]) == {"euler_maruyama", "pc", "ode"}
-    for name, s in data["samplers"].items():
-        assert s["nfe"] >= 1 and _finite(s["is"]) and 1.0 <= s["is"] <= 10.0 and _finite(s["fid"]) and s["fid"] >= 0
-        assert os.path.getsize(data["figures"]["samples"][name]) > 1_000
-    assert data["samplers"]["euler_maruyama"]["nfe"] == 20  # 19 steps + the Tweedie end (denoise)
-    # one epoch of training is far from digits; real held-out digits are (classifier IS ≫ 1)
-    assert data["real_digits"]["is_heldout"] > 5.0 > data["samplers"]["euler_maruyama"]["is"]
-    assert _finite(data["reconstruction_error"]) and data["reconstruction_error"] >= 0  # 1 epoch, rtol 1e-3: large
-    assert os.path.getsize(data["figures"]["loss"]) > 1_000
-
-
 def test_nfe_frontier_quick(tmp_path):
     """Few samplers, two NFEs, one setting: the table, the summary and a log-axis figure."""
     from experiments import nfe_frontier

@@ -327,7 +327,7 @@ def test_super_resolution_by_imputing_the_coarse_modes_is_exact_for_a_stationary
     P = jnp.asarray(1.0 / (F.frequency_grid(*hw) / 4.0 + 1.0) ** 1.5, jnp.float32)
     field = F.GaussianField(P, hw)
     sde = F.DriftlessSDE(hw, P, T=50.0)
-    n = 4000
+    n = 2500
     known = field.sample(jax.random.key(20), n)
     mask = jnp.asarray(F.band_mask(hw, coarse))[..., 0]
     assert float(mask.sum()) == 7 * 7  # |f| < 4 on both axes

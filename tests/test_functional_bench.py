@@ -42,13 +42,15 @@ def test_fdp_mnist_quick_writes_the_table(tmp_path):
     result = fdp_mnist.main(args)
     data = json.loads((out / "fdp_table5_2_quick.json").read_text())
     rows = {r["cell"]: r for r in data["rows"]}
-    assert set(rows) == {"Rhat_T10", "I_T10"}
-    for r in rows.values():
-        assert r["nfe"] == 2 * (4 - 1) + 1  # corrector + predictor per step, denoised end
-        assert _pos(r["fid"]) and 1.0 <= r["is"] <= 10.0 and os.path.getsize(r["grid"]) > 1000
-        assert os.path.getsize(r["denoising_figure"]) > 1000
-    assert _pos(rows["Rhat_T10"]["fid_x1.5"]) and "fid_x1.5" not in rows["I_T10"]  # ×1.5 horizon only with R̂
-    assert rows["Rhat_T10"]["thesis_inception_fid"] == 19.97 and rows["I_T10"]["thesis_inception_fid"] == 40.99
+    assert set(rows) == {"Rhat_T10"}  # quick: R̂ only (R = I is the same code with covariance None)
+    r = rows["Rhat_T10"]
+    assert r["nfe"] == 2 * (4 - 1) + 1  # corrector + predictor per step, denoised end
+    assert _pos(r["fid"]) and 1.0 <= r["is"] <= 10.0 and os.path.getsize(r["grid"]) > 1000
+    assert os.path.getsize(r["denoising_figure"]) > 1000
+    assert _pos(r["fid_x1.5"]) and r["thesis_inception_fid"] == 19.97
+    full = {c.name: c for c in fdp_mnist.table_cells(fdp_mnist.Config())}
+    assert set(full) == {"Rhat_T10", "Rhat_T20", "Rhat_T100", "I_T10", "I_T20", "I_T100"}
+    assert full["Rhat_T20"].horizon_scale == 1.5 and full["I_T20"].horizon_scale == 0.0  # ×1.5 only with R̂
     md = (out / "fdp_table5_2_quick.md").read_text()
     assert "Rhat_T10" in md and "--quick" in md
     # a second run finds every cell done and reuses its figures without training

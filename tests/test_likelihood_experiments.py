@@ -1,21 +1,54 @@
-"""experiments.likelihood_mnist --quick and experiments.controllable_mnist --quick (score_mnist's
-quick model, trained first when missing) and benchmarks.likelihood --smoke run end to end and
-write well-formed results."""
+"""experiments.score_mnist --quick, then experiments.likelihood_mnist --quick and
+experiments.controllable_mnist --quick on its model, and benchmarks.likelihood --smoke run end
+to end and write well-formed results."""
 
 import json
 import math
+import os
 
 import pytest
 
 
 @pytest.fixture(scope="module")
-def score_ckpt(tmp_path_factory):
-    """score_mnist --quick's checkpoint, trained once for the tests of this module."""
+def score_quick(tmp_path_factory):
+    """score_mnist --quick, run once for the tests of this module: (its output folder, the
+    returned result)."""
     from experiments import score_mnist
 
     root = tmp_path_factory.mktemp("score_quick")
-    score_mnist.main(["--quick", "--no-progress", "--checkpoint-dir", str(root / "ckpt"), "--out-dir", str(root)])
-    return str(root / "ckpt")
+    result = score_mnist.main(["--quick", "--no-progress", "--checkpoint-dir", str(root / "ckpt"), "--out-dir", str(root)])
+    return root, result
+
+
+@pytest.fixture(scope="module")
+def score_ckpt(score_quick):
+    """score_mnist --quick's checkpoint."""
+    return str(score_quick[0] / "ckpt")
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def test_score_mnist_quick_writes_the_issue_schema(score_quick):
+    """ScoreNet on the embedded digits, --quick (about a minute): the JSON of issue 3."""
+    out, result = score_quick
+    data = json.loads((out / "score_mnist_quick.json").read_text())
+    assert {k: v for k, v in data.items() if k not in ("name", "metadata", "config")} == json.loads(
+        json.dumps({k: v for k, v in result.items() if k != "json"}))
+    assert data["params"] == 1_115_425 and data["dataset"] == "mnist_embedded" and data["epochs"] == 1
+    for k in ("seconds_per_epoch_from_median_img_s", "wall_seconds_per_epoch_this_run"):
+        assert _finite(data[k]) and data[k] > 0, k
+    assert data["epochs_this_run"] == 1
+    assert set(data["samplers"]) == {"euler_maruyama", "pc", "ode"}
+    for name, s in data["samplers"].items():
+        assert s["nfe"] >= 1 and _finite(s["is"]) and 1.0 <= s["is"] <= 10.0 and _finite(s["fid"]) and s["fid"] >= 0
+        assert os.path.getsize(data["figures"]["samples"][name]) > 1_000
+    assert data["samplers"]["euler_maruyama"]["nfe"] == 20  # 19 steps + the Tweedie end (denoise)
+    # one epoch of training is far from digits; real held-out digits are (classifier IS ≫ 1)
+    assert data["real_digits"]["is_heldout"] > 5.0 > data["samplers"]["euler_maruyama"]["is"]
+    assert _finite(data["reconstruction_error"]) and data["reconstruction_error"] >= 0  # 1 epoch, rtol 1e-3: large
+    assert os.path.getsize(data["figures"]["loss"]) > 1_000
 
 
 def test_likelihood_benchmark_smoke(tmp_path):

@@ -73,8 +73,9 @@ def impute(key, sde, score_fn, known, mask, *, method=None, steps: int = 1000, e
     """Samples (n, *shape) whose coordinates with `mask` = 1 equal `known` (n, *shape) and whose
     others are drawn by the reverse SDE under the replacement method.  `mask` broadcasts
     against `known` (0/1 values); with `in_state` it selects coordinates of the SDE's state
-    (`sde.to_state(known)`: Fourier modes for `sg.functional`'s SDEs), not pixels.  `method`: a fixed-grid sampler with `batch_step` (default
-    `EulerMaruyamaScan()`; `PredictorCorrector(snr=...)` for the predictor–corrector version).
+    (`sde.to_state(known)`: Fourier modes for `sg.functional`'s SDEs), not pixels.  `method`: a
+    fixed-grid sampler with `batch_step` (default `EulerMaruyamaScan()`;
+    `PredictorCorrector(snr=...)` for the predictor–corrector version).
     Returns (samples, SampleInfo)."""
     from ..samplers.api import sample_with_info
     from ..samplers.predictors import EulerMaruyamaScan
