@@ -151,7 +151,8 @@ def main(argv=None) -> dict:
         f"k-diffusion {res['k_diffusion']} (torch {res['torch']}) against sdegen_jax on the exact {res['target']} under "
         f"{res['sde']}, the same {res['n']:,} samples of the exact p_T, σ from {res['sigma_max']:.4g} to "
         f"{res['sigma_min']:.4g} on the ρ = 7 schedule (k-diffusion's get_sigmas_karras), then 0.  W1 to the exact "
-        f"p_0; the expected W1 of {res['n']:,} exact samples (the noise level) is {res['w1_noise_level']:.4f}.",
+        f"p_0; the sampling noise level, an upper bound on the expected W1 of {res['n']:,} exact samples "
+        f"(`expected_w1_noise_floor`), is {res['w1_noise_level']:.4f}.",
         markdown_table(res["rows"], cols)])
     paths = write_results(args.out_dir, "peer_kdiffusion", res, command=meta["command"], metadata=meta, markdown=md)
     print(markdown_table(res["rows"], cols))
