@@ -182,13 +182,15 @@ def make_sde(cell: Cell, x_train, hw=None):
     if cell.sde == "driftless":
         R = F.estimate_covariance(x_train) if cell.noise == "estimated" else None
         return F.DriftlessSDE(shape, R, prior_mean=mean, T=cell.T)
-    b, r = F.reference_coefficients(*shape[:2]) if cell.noise == "coloured" else (jnp.ones((shape[0], shape[1] // 2 + 1)),) * 2
-    sde = F.FourierSDE(shape, b, r, prior_mean=mean, T=cell.T)
+    def coefficients(h, w):  # (b, r): the reference code's coloured noise, or white (b = r = 1 per mode)
+        return F.reference_coefficients(h, w) if cell.noise == "coloured" else (jnp.ones((h, w // 2 + 1)),) * 2
+
+    sde = F.FourierSDE(shape, *coefficients(*shape[:2]), prior_mean=mean, T=cell.T)
     if hw is None:
         return sde
     # The same field on the finer grid: per-frequency rates b, and the noise spectrum of the
     # finer grid beyond the old band (×(H'W'/HW): orthonormal coefficients of the same function).
-    b_fine, r_fine = F.reference_coefficients(*hw) if cell.noise == "coloured" else (jnp.ones((hw[0], hw[1] // 2 + 1)),) * 2
+    b_fine, r_fine = coefficients(*hw)
     return sde.on_grid(hw, b_fine, r_fine * (hw[0] * hw[1]) / (shape[0] * shape[1]))
 
 
