@@ -1,6 +1,6 @@
 """The API reference site builds with `mkdocs build --strict` (a broken cross-reference, a
-missing page or a snippet pointing at a missing results file fails), and its getting-started
-page carries the README's Use section."""
+missing page or a snippet pointing at a missing results file fails), its getting-started page
+carries the README's Use section, and the experiment pages show their runs' figures."""
 
 import os
 import subprocess
@@ -23,4 +23,6 @@ def test_mkdocs_build_strict(tmp_path):
     assert "score_fn" in index and "sample_with_info" in index  # the README's Use section
     samplers = (site / "api" / "samplers" / "index.html").read_text()
     assert 'id="sdegen_jax.samplers.DPMSolverPP"' in samplers  # API pages come from the docstrings
-    assert (site / "experiments" / "table1" / "index.html").stat().st_size > 10_000
+    table1 = (site / "experiments" / "table1" / "index.html").read_text()
+    assert "table1_curves.png" in table1 and (site / "results" / "table1_curves.png").exists()  # docs/hooks.py
+    assert not (site / "hooks.py").exists()
