@@ -153,12 +153,15 @@ def main(argv=None):
                                   title=f"inpainting {mname} ({pname}): truth / known / inpainted")
 
     # Colorization with an RGB ScoreNet trained on coloured digits.
-    x_col = coloured(x_train, jax.random.key(cfg.seed + 2))
+    x_col, y_col = coloured(x_train, jax.random.key(cfg.seed + 2)), y_train
+    if cfg.quick:  # score_mnist --quick's budget: a random 320 digits (the split is sorted by class)
+        keep = np.random.default_rng(cfg.seed).permutation(len(x_col))[:320]
+        x_col, y_col = x_col[keep], y_col[keep]
     col_cfg = score_mnist.Config(**{**(score_mnist.Config.quick_overrides() if cfg.quick else {})})
     rgb_model = sg.nets.ScoreNet(lambda t: sde.marginal_coeffs(t)[1], in_channels=3, rngs=nnx.Rngs(cfg.seed))
     rgb_training = train.dsm_training(rgb_model, sde, mesh, optimizer=train.make_optimizer(
         col_cfg.learning_rate, warmup_steps=col_cfg.warmup_steps, grad_clip=col_cfg.grad_clip), key=k_col, eps=eps)
-    col_batches = BatchIterator(x_col, y_train, col_cfg.batch_size, seed=cfg.seed)
+    col_batches = BatchIterator(x_col, y_col, col_cfg.batch_size, seed=cfg.seed)
     ckpt = train.Checkpointer(os.path.join(cfg.work_dir, "rgb_scorenet"), max_to_keep=1)
     state = train.fit(rgb_training.state, rgb_training.step, ImagesOnly(col_batches),
                       num_steps=cfg.color_epochs * col_batches.steps_per_epoch, mesh=mesh, checkpointer=ckpt,
