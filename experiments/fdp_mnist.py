@@ -280,15 +280,19 @@ def super_resolution(cfg: Config, cell: Cell, sde_fine, denoiser_fine, x_test) -
             "superres_coarse_mse": float(np.mean((back - np.asarray(low)) ** 2))}
 
 
+def diffuse(sde, x0, t, key):
+    """x_t ~ p(x_t | x_0) for a batch x0, through the SDE's kernel in its state coordinates."""
+    a, s = sde.marginal_coeffs(t)
+    return jax.vmap(sde.from_state)(a * jax.vmap(sde.to_state)(x0) + s * jax.random.normal(key, x0.shape))
+
+
 def denoising_mse(cfg: Config, sde, denoiser, x_test) -> dict:
     """Mean squared error of E[x_0 | x_t] on held-out digits at t = frac × T."""
     x0 = jnp.asarray(x_test[np.random.default_rng(cfg.seed + 4).permutation(len(x_test))[: cfg.mse_images]])
     out = {}
     for i, frac in enumerate(MSE_FRACTIONS):
         t = frac * sde.T
-        a, s = sde.marginal_coeffs(t)
-        z = jax.random.normal(jax.random.fold_in(jax.random.key(cfg.seed + 5), i), x0.shape)
-        xt = jax.vmap(sde.from_state)(a * jax.vmap(sde.to_state)(x0) + s * z)
+        xt = diffuse(sde, x0, t, jax.random.fold_in(jax.random.key(cfg.seed + 5), i))
         pred = sg.samplers.batching.map_batch(lambda xi: denoiser(xi, jnp.asarray(t, xi.dtype)), cfg.chunk_size)(xt)
         out[f"mse_t{frac:g}"] = float(jnp.mean((pred - x0) ** 2))
     return out
@@ -359,10 +363,7 @@ def denoising_figure(cfg: Config, name, sde, denoiser, x_test) -> str:
     rows = [np.asarray(real)]
     for i, frac in enumerate((0.01, 0.1, 0.5)):
         t = frac * sde.T
-        a, s = sde.marginal_coeffs(t)
-        k = jax.random.fold_in(jax.random.key(cfg.seed + 2), i)
-        y = a * jax.vmap(sde.to_state)(real) + s * jax.random.normal(k, real.shape)
-        noisy = jax.vmap(sde.from_state)(y)
+        noisy = diffuse(sde, real, t, jax.random.fold_in(jax.random.key(cfg.seed + 2), i))
         rows += [np.asarray(noisy), np.asarray(jax.vmap(lambda z: denoiser(z, jnp.asarray(t)))(noisy))]
     path = os.path.join(cfg.out_dir, f"{cfg.tag}_{name}_denoising.png")
     plots.save_image_grid(np.clip(np.concatenate(rows), -1, 1), path, nrow=8, scale="symmetric",
