@@ -58,6 +58,31 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_wall_clock_budget_stops_checkpoints_and_resumes_spent(tmp_path):
+    """max_seconds stops early with a checkpoint that records the time spent; a rerun with the
+    same budget trains no further, a larger budget continues from there."""
+    mesh, step, state0 = _setup()
+    step(jax.tree_util.tree_map(jnp.copy, state0), train.shard_batch(np.asarray(RING.sample(jax.random.key(0), 32)), mesh))
+    ckpt = train.Checkpointer(str(tmp_path / "ckpt"))
+    log = str(tmp_path / "log.jsonl")
+    budget = 0.3
+    first = train.fit(jax.tree_util.tree_map(jnp.copy, state0), step, SampledBatches(RING.sample, 32), num_steps=10**6,
+                      mesh=mesh, checkpointer=ckpt, log_path=log, log_every=10**6, progress=False, max_seconds=budget)
+    stopped = int(first.step)
+    assert 0 < stopped < 10**6 and ckpt.latest_step() == stopped
+    rows = train.read_log(log)
+    assert rows[-1]["step"] == stopped and budget <= rows[-1]["train_seconds"] < budget + 5.0
+    again = train.fit(jax.tree_util.tree_map(jnp.copy, state0), step, SampledBatches(RING.sample, 32), num_steps=10**6,
+                      mesh=mesh, checkpointer=ckpt, progress=False, max_seconds=budget)
+    assert int(again.step) == stopped
+    more = train.fit(jax.tree_util.tree_map(jnp.copy, state0), step, SampledBatches(RING.sample, 32),
+                     num_steps=stopped + 7, mesh=mesh, checkpointer=ckpt, progress=False, max_seconds=budget + 60)
+    assert int(more.step) == stopped + 7
+    ckpt.close()
+    with pytest.raises(ValueError, match="max_seconds"):
+        train.fit(state0, step, SampledBatches(RING.sample, 32), num_steps=1, mesh=mesh, progress=False, max_seconds=0)
+
+
 def test_loss_decreases_and_log_is_written(tmp_path):
     mesh, step, state = _setup()
     log = tmp_path / "log.jsonl"

@@ -35,6 +35,14 @@ from .gan_losses import (
     wgan_generator_loss,
     wgan_gp_critic_loss,
 )
+from .gan_objectives import (
+    CriticFns,
+    GANObjective,
+    f_gan_objective,
+    minimax_objective,
+    mmd_gan_objective,
+    wgan_gp_objective,
+)
 from .gan_nets import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
 from .ppca import PPCA, fit_ppca
 from .realnvp import (
@@ -105,6 +113,12 @@ __all__ = [
     "wgan_gp_critic_loss",
     "mmd_gan_loss",
     "mmd_gan_critic_loss",
+    "CriticFns",
+    "GANObjective",
+    "minimax_objective",
+    "f_gan_objective",
+    "wgan_gp_objective",
+    "mmd_gan_objective",
     "MLPGenerator",
     "MLPCritic",
     "ConvGenerator",

@@ -39,6 +39,13 @@ def _mlp(in_features: int, hidden: Sequence[int], rngs: nnx.Rngs) -> nnx.List:
     return nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
 
 
+def _leaky_stack(layers: nnx.List, h: jax.Array) -> jax.Array:
+    """h through each linear layer followed by LeakyReLU(0.2)."""
+    for layer in layers:
+        h = nnx.leaky_relu(layer(h), 0.2)
+    return h
+
+
 class MLPGenerator(nnx.Module):
     """z (N, latent_dim) → x (N, data_dim): LeakyReLU MLP with a linear output."""
 
@@ -52,10 +59,7 @@ class MLPGenerator(nnx.Module):
     def __call__(self, z: jax.Array) -> jax.Array:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"MLPGenerator expects z of shape (N, {self.latent_dim}), got {z.shape}.")
-        h = z
-        for layer in self.hidden:
-            h = nnx.leaky_relu(layer(h), 0.2)
-        return self.out(h)
+        return self.out(_leaky_stack(self.hidden, z))
 
 
 class MLPCritic(nnx.Module):
@@ -70,10 +74,7 @@ class MLPCritic(nnx.Module):
     def features(self, x: jax.Array) -> jax.Array:
         if x.ndim != 2 or x.shape[1] != self.data_dim:
             raise ValueError(f"MLPCritic expects x of shape (N, {self.data_dim}), got {x.shape}.")
-        h = x
-        for layer in self.hidden:
-            h = nnx.leaky_relu(layer(h), 0.2)
-        return h
+        return _leaky_stack(self.hidden, x)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.out(self.features(x))[:, 0]

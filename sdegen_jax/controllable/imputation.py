@@ -92,8 +92,9 @@ def impute(key, sde, score_fn, known, mask, *, method=None, steps: int = 1000, e
         raise ValueError(f"known must be a batch (n, *shape), got shape {known.shape}.")
     if not bool(jnp.all((mask == 0) | (mask == 1))):
         raise ValueError("mask must hold 0 (unknown) and 1 (known) only.")
-    x, info = sample_with_info(key, sde, score_fn, known.shape[1:], known.shape[0], method=Imputation(method, known, mask, in_state),
-                               steps=steps, eps=eps, denoise=denoise, chunk_size=chunk_size)
+    x, info = sample_with_info(key, sde, score_fn, known.shape[1:], known.shape[0],
+                               method=Imputation(method, known, mask, in_state), steps=steps, eps=eps, denoise=denoise,
+                               chunk_size=chunk_size)
     if in_state:
         to_state, from_state = jax.vmap(sde.to_state), jax.vmap(sde.from_state)
         return from_state(mask * to_state(known) + (1.0 - mask) * to_state(x)), info

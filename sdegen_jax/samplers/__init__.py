@@ -30,7 +30,15 @@ from .names import METHODS, SAMPLERS, from_name
 from .ode import ProbabilityFlowODE, integrate_flow
 from .predictor_corrector import PredictorCorrector, langevin_corrector_step
 from .predictors import Ancestral, EulerMaruyamaScan, ReverseDiffusion
-from .schedules import KarrasSchedule, OnSchedule, logsnr_uniform, noise_to_signal, time_at_noise_level, time_geometric, time_uniform
+from .schedules import (
+    KarrasSchedule,
+    OnSchedule,
+    logsnr_uniform,
+    noise_to_signal,
+    time_at_noise_level,
+    time_geometric,
+    time_uniform,
+)
 from .unipc import UniPC
 
 __all__ = [

@@ -1,8 +1,9 @@
 """Training: state, optimizer, sharded step, orbax checkpoints, the loop, and the DSM training
 of NNX score networks (`dsm_training`), x0-denoisers (`x0_training`) and BSDE-Gen
-(`bsde_training`)."""
+(`bsde_training`), and two-player GAN training (`adversarial_training`)."""
 
 from . import distributed
+from .adversarial import AdversarialTraining, adversarial_training, make_adversarial_step
 from .checkpoint import Checkpointer, abstract_like
 from .loop import TrainingDiverged, default_checkpoint_dir, fit, read_log
 from .bsde_model import bsde_training
@@ -24,6 +25,9 @@ __all__ = [
     "make_optimizer",
     "make_rmsprop",
     "bsde_training",
+    "adversarial_training",
+    "AdversarialTraining",
+    "make_adversarial_step",
     "make_train_step",
     "ema_update",
     "ema_decay_at",

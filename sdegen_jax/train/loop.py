@@ -33,20 +33,28 @@ def fit(
     prepare_batch: Callable[[Any], Any] = lambda b: b,
     progress: bool = True,
     description: str = "train",
+    max_seconds: float | None = None,
 ):
     """Train until `state.step == num_steps`, resuming from the latest checkpoint if any.
 
     `batches` yields host batches and, to resume mid-epoch exactly, has
     `state_dict()` / `load_state_dict(d)` (e.g. `sdegen_jax.data.BatchIterator`).
-    Returns the final state; its metrics history is in `log_path` (JSONL).
+    `max_seconds` stops training earlier, once that much wall time (compilation included,
+    summed over resumed runs through the checkpoint metadata) is spent, with a checkpoint
+    where it stopped: a wall-clock budget.  Returns the final state; its metrics history is
+    in `log_path` (JSONL), each record with the "train_seconds" spent by then.
     """
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0 (a wall-clock budget) or None, got {max_seconds}.")
+    spent = 0.0  # training seconds of earlier runs
     if checkpointer is not None and checkpointer.latest_step() is not None:
         restored, meta = checkpointer.restore(abstract_like(state, replicated(mesh)))
         state = restored
+        spent = float(meta.get("train_seconds", 0.0))
         if "data" in meta and hasattr(batches, "load_state_dict"):
             batches.load_state_dict(meta["data"])
     start = int(state.step)
-    if start >= num_steps:
+    if start >= num_steps or (max_seconds is not None and spent >= max_seconds):
         return state
     primary = jax.process_index() == 0  # logs and progress from process 0 only
     log_path = log_path if primary else None
@@ -57,7 +65,8 @@ def fit(
     log = open(log_path, "a") if log_path else None
     last_good = checkpointer.latest_step() if checkpointer else None
     bar = tqdm(total=num_steps, initial=start, desc=description, disable=not progress, dynamic_ncols=True)
-    t_last, n_last = time.perf_counter(), 0
+    t_start = t_last = time.perf_counter()
+    n_last = 0
 
     def check_finite(loss: float, done: int) -> None:
         if not np.isfinite(loss):
@@ -73,22 +82,28 @@ def fit(
             n_last += len(jax.tree_util.tree_leaves(batch)[0]) * jax.process_count()  # global examples
             state, metrics = train_step(state, shard_batch(batch, mesh))
             done = step + 1
-            if done % log_every == 0 or done == num_steps:
+            seconds = spent + time.perf_counter() - t_start
+            out_of_time = max_seconds is not None and seconds >= max_seconds
+            if done % log_every == 0 or done == num_steps or out_of_time:
                 metrics = {k: float(v) for k, v in metrics.items()}
                 check_finite(metrics["loss"], done)
                 now = time.perf_counter()
                 metrics["img_per_s"] = n_last / (now - t_last)
+                metrics["train_seconds"] = seconds
                 t_last, n_last = now, 0
                 bar.set_postfix(loss=f"{metrics['loss']:.4g}", img_s=f"{metrics['img_per_s']:.0f}")
                 if log:
                     log.write(json.dumps({"step": done, **metrics}) + "\n")
                     log.flush()
             bar.update(1)
-            if checkpointer is not None and (done % checkpoint_every == 0 or done == num_steps):
+            if checkpointer is not None and (done % checkpoint_every == 0 or done == num_steps or out_of_time):
                 check_finite(float(metrics["loss"]), done)
                 meta = {"data": batches.state_dict()} if hasattr(batches, "state_dict") else {}
+                meta["train_seconds"] = seconds
                 checkpointer.save(done, state, meta, force=True)
                 last_good = done
+            if out_of_time:
+                break
     finally:
         bar.close()
         if log:

@@ -33,7 +33,12 @@ class TrainState:
             params=params,
             opt_state=optimizer.init(params),
             ema_params=jax.tree_util.tree_map(jnp.copy, params),
-            # A copy: the train step donates its state, and the caller's key must stay usable.
-            key=jnp.array(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key, copy=True),
+            key=raw_key(key),
             constants={} if constants is None else constants,
         )
+
+
+def raw_key(key) -> jax.Array:
+    """A copy of `key` as raw uint32 data (typed keys unwrapped): the train step donates its
+    state, and the caller's key must stay usable."""
+    return jnp.array(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key, copy=True)
