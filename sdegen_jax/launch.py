@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+__all__ = ["free_port", "launch", "main"]
+
 
 def free_port() -> int:
     with socket.socket() as s:

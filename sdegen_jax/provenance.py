@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+__all__ = ["OUTPUT_PATHS", "git_state", "command_line", "run_metadata"]
+
 # Paths a run writes into; changes there do not make the code dirty.
 OUTPUT_PATHS = ("results",)
 

@@ -18,6 +18,8 @@ import numpy as np
 
 from .provenance import run_metadata
 
+__all__ = ["Column", "to_builtin", "format_table", "markdown_table", "write_json", "write_results"]
+
 def _primary() -> bool:
     import jax
 

@@ -13,6 +13,18 @@ import math
 
 import jax.numpy as jnp
 
+__all__ = [
+    "ou_drift",
+    "ScaledIdentity",
+    "ou_diffusion",
+    "brownian_drift",
+    "brownian_diffusion",
+    "generator_linear_abs_z",
+    "generator_neg_abs_y",
+    "generator_linear",
+    "GENERATORS",
+]
+
 
 def ou_drift(t, x):
     """b(t, x) = −x (Ornstein–Uhlenbeck; with σ = √2·I its stationary law is N(0, I))."""

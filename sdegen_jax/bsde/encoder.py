@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = ["PCAEncoder"]
+
 
 class PCAEncoder(eqx.Module):
     """`encoder(x (dim_y,) or (H, W, C), key) -> x0 (dim_x,)`; build with `PCAEncoder.fit`."""

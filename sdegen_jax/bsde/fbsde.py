@@ -9,6 +9,8 @@ import equinox as eqx
 from .._checks import check_int_at_least, check_time_horizon
 from .coefficients import generator_linear_abs_z, ou_diffusion, ou_drift
 
+__all__ = ["FORWARD_PROCESSES", "FBSDE"]
+
 FORWARD_PROCESSES = ("ou", "brownian")
 
 

@@ -19,6 +19,16 @@ import jax.numpy as jnp
 from .._checks import check_int_at_least
 from .fbsde import FBSDE
 
+__all__ = [
+    "InitialFn",
+    "ControlFn",
+    "sample_x0",
+    "brownian_increments",
+    "euler_fbsde",
+    "terminal_values",
+    "generate",
+]
+
 # initial_fn(x0 (dim_x,), key | None) -> y0 (dim_y,)
 # control_fn(t (), x (dim_x,), key | None) -> z (dim_y, dim_w)
 InitialFn = Callable

@@ -28,6 +28,30 @@ import jax.numpy as jnp
 from .._checks import check_choice, check_nonnegative
 from ..losses.mmd import mmd2
 
+__all__ = [
+    "ArrayFn",
+    "minimax_discriminator_loss",
+    "minimax_generator_loss",
+    "non_saturating_generator_loss",
+    "FDivergence",
+    "KL",
+    "REVERSE_KL",
+    "SQUARED_HELLINGER",
+    "JENSEN_SHANNON",
+    "F_DIVERGENCES",
+    "f_divergence",
+    "f_gan_bound",
+    "f_gan_critic_loss",
+    "f_gan_generator_loss",
+    "wgan_critic_loss",
+    "wgan_generator_loss",
+    "random_interpolates",
+    "gradient_penalty",
+    "wgan_gp_critic_loss",
+    "mmd_gan_loss",
+    "mmd_gan_critic_loss",
+]
+
 _LOG2 = math.log(2.0)
 
 ArrayFn = Callable[[jax.Array], jax.Array]  # critic_fn(x (N, ...)) -> (N,), embed_fn(x) -> (N, F)

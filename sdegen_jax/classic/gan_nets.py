@@ -23,6 +23,8 @@ from flax import nnx
 
 from .._checks import check_choice, check_int_at_least
 
+__all__ = ["OUTPUTS", "MLPGenerator", "MLPCritic", "ConvGenerator", "ConvCritic"]
+
 OUTPUTS = ("unit", "symmetric", "linear")
 
 

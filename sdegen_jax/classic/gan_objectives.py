@@ -26,6 +26,16 @@ from .._checks import check_nonnegative
 from . import gan_losses
 from .gan_losses import FDivergence
 
+__all__ = [
+    "ArrayFn",
+    "CriticFns",
+    "GANObjective",
+    "minimax_objective",
+    "f_gan_objective",
+    "wgan_gp_objective",
+    "mmd_gan_objective",
+]
+
 ArrayFn = Callable[[jax.Array], jax.Array]
 
 

@@ -21,6 +21,8 @@ import jax.numpy as jnp
 
 from .._checks import check_int_at_least, check_positive, is_concrete
 
+__all__ = ["PPCA", "fit_ppca"]
+
 
 class PPCA(eqx.Module):
     """A pPCA model: `weight` W (D, M), `bias` b (D,), `noise_variance` σ² (scalar).

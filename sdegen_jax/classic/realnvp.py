@@ -36,6 +36,17 @@ from .._checks import check_int_at_least
 from ..likelihood.dequantization import bits_per_dim_from_logp, dequantize
 from ..nets.time_embedding import Constant
 
+__all__ = [
+    "Conditioner",
+    "alternating_mask",
+    "coupling_forward",
+    "coupling_inverse",
+    "standard_normal_log_prob",
+    "CouplingMLP",
+    "RealNVP",
+    "bits_per_dim",
+]
+
 Conditioner = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 
 _LOG_2PI = math.log(2.0 * math.pi)

@@ -30,6 +30,22 @@ from jax.scipy.special import logsumexp
 
 from .._checks import check_int_at_least
 
+__all__ = [
+    "Encoder",
+    "Decoder",
+    "LogLikelihood",
+    "reparameterize",
+    "diagonal_gaussian_log_prob",
+    "standard_normal_log_prob",
+    "gaussian_kl",
+    "quantize",
+    "categorical_log_likelihood",
+    "gaussian_log_likelihood",
+    "sample_categorical",
+    "elbo",
+    "importance_weighted_bound",
+]
+
 Encoder = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 Decoder = Callable[[jax.Array], Any]
 LogLikelihood = Callable[[jax.Array, Any], jax.Array]

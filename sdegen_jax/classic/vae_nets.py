@@ -20,6 +20,8 @@ from flax import nnx
 
 from .._checks import check_int_at_least
 
+__all__ = ["VAEEncoder", "CategoricalDecoder", "GaussianDecoder"]
+
 
 def _flatten(x: jax.Array, data_dim: int, who: str) -> jax.Array:
     if x.ndim < 2 or math.prod(x.shape[1:]) != data_dim:

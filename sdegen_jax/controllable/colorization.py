@@ -13,6 +13,8 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = ["decoupling_matrix", "decouple", "couple", "gray_to_decoupled", "colorize"]
+
 
 def decoupling_matrix() -> np.ndarray:
     """The 3×3 orthogonal M with rows gray = (1, 1, 1)/√3, c1 = (1, −1, 0)/√2, c2 = (1, 1, −2)/√6."""

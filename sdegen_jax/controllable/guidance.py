@@ -18,6 +18,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "GuidedScore",
+    "ClassLogLikelihood",
+    "class_conditional_score",
+    "mixture_class_log_probs",
+]
+
 
 class GuidedScore(eqx.Module):
     """score_fn(x, t) + scale · ∇_x log_likelihood(x, t), where `log_likelihood(x, t)` is the

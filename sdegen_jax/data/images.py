@@ -9,6 +9,8 @@ import numpy as np
 from .paths import resolve_data_dir
 from .transforms import pad_to, scale_pixels
 
+__all__ = ["load_images"]
+
 
 def load_images(
     name: str = "mnist_embedded",

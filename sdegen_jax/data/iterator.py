@@ -16,6 +16,8 @@ import numpy as np
 
 from .transforms import SCALES, dequantize as dequantize_fn
 
+__all__ = ["IteratorState", "permutation", "noise_rng", "BatchIterator", "ImagesOnly"]
+
 
 @dataclass(frozen=True)
 class IteratorState:

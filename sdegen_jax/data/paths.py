@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["ENV_VAR", "DEFAULT_DATA_DIR", "resolve_data_dir"]
+
 ENV_VAR = "SDEGEN_DATA_DIR"
 DEFAULT_DATA_DIR = Path("~/.cache/sdegen_jax/tfds")
 

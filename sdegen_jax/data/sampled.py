@@ -11,6 +11,8 @@ from typing import Any, Callable, Mapping
 import jax
 import numpy as np
 
+__all__ = ["SampledBatches"]
+
 
 class SampledBatches:
     def __init__(self, sampler: Callable[[jax.Array, int], jax.Array], batch_size: int, seed: int = 0):

@@ -16,6 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "DATASETS",
+    "SPLITS",
+    "MNIST_PROBE_URL",
+    "network_reachable",
+    "is_prepared",
+    "check_mnist_available",
+    "data_source",
+    "load_arrays",
+]
+
 DATASETS = ("mnist_embedded", "mnist")
 SPLITS = ("train", "test")
 # A file TFDS downloads MNIST from (tfds.image_classification.mnist._MNIST_URL).

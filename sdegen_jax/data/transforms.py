@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["SCALES", "pad_to", "scale_pixels", "to_pixels", "dequantize"]
+
 SCALES = ("unit", "symmetric")
 
 

@@ -26,6 +26,8 @@ from .._checks import is_concrete
 from ..losses.denoising import apply_model
 from .schedule import DDPMSchedule
 
+__all__ = ["gaussian_kl", "discretized_gaussian_log_likelihood", "kl_terms", "variational_bound"]
+
 
 def gaussian_kl(mean1, var1, mean2, var2):
     """KL(N(mean1, var1) ‖ N(mean2, var2)) per coordinate."""

@@ -11,6 +11,8 @@ import jax.numpy as jnp
 from ..losses.parametrisations import eps_to_score, score_to_eps
 from .schedule import DDPMSchedule
 
+__all__ = ["EpsFromScore", "ScoreFromEps"]
+
 
 class EpsFromScore(eqx.Module):
     """Per-sample ε(x, i) of a per-sample VP score_fn(x, t), at t_i = i/N."""

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 from ..losses.denoising import apply_model
 from .schedule import DDPMSchedule
 
+__all__ = ["simple_loss"]
+
 
 def simple_loss(key, schedule: DDPMSchedule, model_fn, x0) -> jax.Array:
     """Mean over the batch of the per-example mean squared ε error.  `model_fn(x, i)` predicts ε

@@ -18,6 +18,8 @@ from .._checks import check_int_at_least
 from ..samplers.batching import map_batch
 from .schedule import DDPMSchedule
 
+__all__ = ["ancestral_sample", "strided_steps", "ddim_sample"]
+
 
 def _check_init(x_init):
     x_init = jnp.asarray(x_init, jnp.float32)

@@ -25,6 +25,8 @@ import numpy as np
 
 from .._checks import check_int_at_least, check_less, check_positive
 
+__all__ = ["DDPMSchedule"]
+
 
 class DDPMSchedule(eqx.Module):
     """The β_1..β_N of a DDPM; index i = 1..N (index 0 is the data).  Build with `linear`,

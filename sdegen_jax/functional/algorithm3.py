@@ -25,6 +25,8 @@ import jax.numpy as jnp
 from .._checks import check_choice, require_kernel
 from ..samplers.base import StepSampler
 
+__all__ = ["DRIFTS", "DriftlessEuler"]
+
 DRIFTS = ("eq_4_26", "line_4")
 
 

@@ -12,6 +12,8 @@ from typing import Callable
 import equinox as eqx
 import jax
 
+__all__ = ["Denoiser", "DenoiserScore", "score_from_denoiser"]
+
 Denoiser = Callable[[jax.Array, jax.Array], jax.Array]
 
 

@@ -18,6 +18,8 @@ from .._checks import check_time_horizon
 from ..sde.base import LinearSDE
 from .spectral import check_covariance, full_spectrum, hartley2
 
+__all__ = ["check_shape", "eigenvalues", "FourierDiagonalSDE"]
+
 
 def check_shape(shape) -> tuple[int, ...]:
     shape = tuple(int(s) for s in shape)

@@ -15,6 +15,8 @@ import jax.numpy as jnp
 from .._checks import check_positive
 from .diagonal import FourierDiagonalSDE, eigenvalues
 
+__all__ = ["DriftlessSDE"]
+
 
 class DriftlessSDE(FourierDiagonalSDE):
     """`DriftlessSDE(shape, covariance=None, prior_mean=None, T=1.0)`.

@@ -26,6 +26,8 @@ from .._checks import check_less, check_positive
 from .diagonal import FourierDiagonalSDE, eigenvalues
 from .spectral import frequency_grid, resample, resample_covariance
 
+__all__ = ["ExponentialBeta", "reference_coefficients", "FourierSDE"]
+
 
 class ExponentialBeta(eqx.Module):
     """β(t) = c0 · c · e^{c t}, B(t) = c0 (e^{c t} − 1), with c = log((β_min + (β_max − β_min)/2)/c0 + 1)

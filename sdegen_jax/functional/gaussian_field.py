@@ -18,6 +18,8 @@ import jax.numpy as jnp
 from .diagonal import check_shape, eigenvalues
 from .spectral import colored_noise, hartley2
 
+__all__ = ["GaussianField", "FieldScore", "FieldDenoiser"]
+
 
 class GaussianField(eqx.Module):
     """N(0, F⁻¹ diag(P) F) on samples of `shape` (H, W[, C]); `spectrum` on the half-spectrum grid."""

@@ -24,6 +24,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = [
+    "SPATIAL_AXES",
+    "rfft2",
+    "irfft2",
+    "hartley2",
+    "frequency_grid",
+    "band_mask",
+    "rfft_multiplicity",
+    "full_spectrum",
+    "half_spectrum",
+    "check_covariance",
+    "colored_noise",
+    "fourier_noise",
+    "white_noise",
+    "estimate_covariance",
+    "resample",
+    "resample_covariance",
+]
+
 SPATIAL_AXES = (0, 1)
 
 

@@ -22,6 +22,8 @@ import jax.numpy as jnp
 
 from .._checks import check_choice, check_int_at_least
 
+__all__ = ["SCALES", "dequantize", "to_pixels", "bits_per_dim_from_logp", "bits_per_dim"]
+
 SCALES = {"unit": (1.0 / 256.0, 0.0), "symmetric": (2.0 / 256.0, -1.0)}
 
 

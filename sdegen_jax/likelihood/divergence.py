@@ -16,6 +16,8 @@ import jax.numpy as jnp
 
 from .._checks import check_choice, check_int_at_least
 
+__all__ = ["PROBES", "exact_divergence", "sample_probes", "hutchinson_divergence"]
+
 PROBES = ("rademacher", "gaussian")
 
 

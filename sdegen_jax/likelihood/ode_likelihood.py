@@ -27,6 +27,8 @@ from ..samplers.ode import evals_per_step
 from ..sde.reverse import StateScore, probability_flow
 from .divergence import PROBES, exact_divergence, sample_probes
 
+__all__ = ["DIVERGENCES", "Likelihood", "log_likelihood"]
+
 DIVERGENCES = ("exact", "hutchinson")
 
 

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 from ..bsde.scheme import brownian_increments, sample_x0, terminal_values
 from .mmd import mmd2
 
+__all__ = ["bsde_mmd_loss"]
+
 
 def bsde_mmd_loss(
     key,

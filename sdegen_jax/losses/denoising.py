@@ -29,6 +29,16 @@ from .._checks import check_choice, require_kernel
 from .parametrisations import PARAMETRISATIONS, to_score
 from .time_sampling import sample_times
 
+__all__ = [
+    "WEIGHTINGS",
+    "ModelFn",
+    "perturb",
+    "denoising_score_matching",
+    "eps_prediction_loss",
+    "x0_prediction_loss",
+    "apply_model",
+]
+
 WEIGHTINGS = ("sigma2", "likelihood", "none")
 
 ModelFn = Callable[[jax.Array, jax.Array], jax.Array]

@@ -20,6 +20,8 @@ import jax.numpy as jnp
 
 from .denoising import _apply, _noisy_batch, _per_example_sum
 
+__all__ = ["fourier_x0_loss"]
+
 
 def fourier_x0_loss(key, sde, denoiser, x0, *, mode_weights=None, eps=None, time_sampling="uniform") -> jax.Array:
     """Mean over the batch of Σ_k w_k(t)² |x̂_0 − x_0|_k² (see the module docstring)."""

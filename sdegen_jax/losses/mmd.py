@@ -21,6 +21,8 @@ import jax.numpy as jnp
 
 from .._checks import check_int_at_least
 
+__all__ = ["multiscale_kernel", "rbf_kernel", "squared_distances", "mmd2", "rbf_mmd2_gaussians"]
+
 
 @dataclasses.dataclass(frozen=True)
 class multiscale_kernel:

@@ -8,6 +8,17 @@ With x_t = a x_0 + s ε (seed 002 eq. 4.2.55):
 
 from __future__ import annotations
 
+__all__ = [
+    "eps_to_score",
+    "score_to_eps",
+    "x0_to_score",
+    "score_to_x0",
+    "eps_to_x0",
+    "x0_to_eps",
+    "PARAMETRISATIONS",
+    "to_score",
+]
+
 
 def eps_to_score(eps, s):
     return -eps / s

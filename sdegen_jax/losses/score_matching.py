@@ -21,6 +21,8 @@ import jax.numpy as jnp
 
 from .._checks import check_choice, check_int_at_least
 
+__all__ = ["PROJECTIONS", "ScoreFn", "exact_score_matching", "sliced_score_matching"]
+
 PROJECTIONS = ("rademacher", "gaussian")
 
 ScoreFn = Callable[[jax.Array, jax.Array], jax.Array]

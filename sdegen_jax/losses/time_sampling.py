@@ -12,6 +12,8 @@ import jax.numpy as jnp
 from .._checks import check_choice
 from .._checks import check_time_horizon
 
+__all__ = ["TIME_SAMPLINGS", "sample_times"]
+
 TIME_SAMPLINGS = ("uniform", "log_uniform")
 
 

@@ -7,6 +7,8 @@ from typing import Callable
 
 import numpy as np
 
+__all__ = ["apply_in_batches"]
+
 
 def apply_in_batches(fn: Callable, images, batch_size: int) -> tuple[np.ndarray, ...]:
     """Concatenated `fn(batch)` over `images` (N, ...) in batches of exactly `batch_size` rows.

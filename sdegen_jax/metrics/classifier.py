@@ -36,6 +36,22 @@ from .batching import apply_in_batches
 from .inception_score import probs_from_logits
 from .pixels import to_unit_nhwc
 
+__all__ = [
+    "NUM_CLASSES",
+    "FEATURE_DIM",
+    "IMAGE_SIZE",
+    "WEIGHTS_DIR",
+    "STATE_SUBDIR",
+    "INFO_FILE",
+    "LeNet",
+    "prepare_images",
+    "new_model",
+    "MNISTClassifier",
+    "load_classifier",
+    "features",
+    "probs",
+]
+
 NUM_CLASSES = 10
 FEATURE_DIM = 84
 IMAGE_SIZE = 28

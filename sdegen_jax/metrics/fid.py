@@ -17,6 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "trace_sqrt_product",
+    "frechet_distance",
+    "feature_statistics",
+    "fid_from_features",
+    "classifier_fid",
+]
+
 
 def _psd_sqrt(c: np.ndarray) -> np.ndarray:
     """Symmetric square root of a symmetric PSD matrix (negative round-off eigenvalues → 0)."""

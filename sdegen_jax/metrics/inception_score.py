@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["probs_from_logits", "inception_score_from_probs", "classifier_inception_score"]
+
 
 def probs_from_logits(logits) -> np.ndarray:
     """Softmax p(y|x) of logits (N, K) in float64, shifted by each row's maximum (no overflow)."""

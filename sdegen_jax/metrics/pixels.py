@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from ..data.transforms import SCALES
 
+__all__ = ["to_unit_nhwc"]
+
 
 def to_unit_nhwc(x, scale: str = "unit", channels: tuple[int, ...] = (1, 3), clip: bool = True):
     """(N, H, W) or (N, H, W, C) images with C in `channels` → (N, H, W, C) in [0, 1].

@@ -29,6 +29,15 @@ from .._checks import check_time_horizon
 from ..samplers.ode import ProbabilityFlowODE
 from ..sde.reverse import StateScore
 
+__all__ = [
+    "PIXEL_SCALES",
+    "reconstruction_error",
+    "nearest_sample_error",
+    "ODEReconstruction",
+    "ode_encode",
+    "ode_reconstruction",
+]
+
 PIXEL_SCALES = ("unit", "symmetric")
 
 

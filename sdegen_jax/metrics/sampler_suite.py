@@ -25,6 +25,18 @@ import numpy as np
 
 from .wasserstein import expected_w1_noise_floor, sliced_wasserstein1_to_mixture, wasserstein1_to_mixture
 
+__all__ = [
+    "STARTS",
+    "distance",
+    "exact_sample_w1",
+    "prior_mixture",
+    "exact_w1_1d",
+    "compile_sampler",
+    "run_compiled",
+    "Evaluation",
+    "evaluate_sampler",
+]
+
 STARTS = ("p_T", "prior")
 
 

@@ -11,6 +11,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+__all__ = [
+    "wasserstein1_to_cdf",
+    "wasserstein1_to_mixture",
+    "sliced_wasserstein1_to_mixture",
+    "expected_w1_noise_floor",
+]
+
 
 def wasserstein1_to_cdf(samples, cdf, lo: float, hi: float, grid_size: int = 200_001) -> float:
     """∫_lo^hi |F_n − F| dx for 1-D samples (any shape, flattened) against `cdf`.

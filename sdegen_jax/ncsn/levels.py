@@ -18,6 +18,8 @@ import jax.numpy as jnp
 from .._checks import check_int_at_least, check_less, check_positive
 from ..sde.ve import VESDE
 
+__all__ = ["NoiseLevels"]
+
 
 class NoiseLevels(eqx.Module):
     """`NoiseLevels(sigma_max, sigma_min, num_levels)`: σ_1 = sigma_max > … > σ_L = sigma_min,

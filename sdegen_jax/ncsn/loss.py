@@ -15,6 +15,8 @@ import jax.numpy as jnp
 from ..losses.denoising import apply_model
 from .levels import NoiseLevels
 
+__all__ = ["multilevel_dsm_loss"]
+
 
 def multilevel_dsm_loss(key, levels: NoiseLevels, model_fn, x) -> jax.Array:
     """The per-example `model_fn(x̃, σ)` predicts the score of p_σ (a `batched` form is used when

@@ -15,6 +15,8 @@ from .._checks import check_int_at_least, check_positive
 from ..samplers.batching import map_batch
 from .levels import NoiseLevels
 
+__all__ = ["annealed_langevin"]
+
 
 def annealed_langevin(key, levels: NoiseLevels, score_fn, x_init, *, steps_per_level: int = 100,
                       step_lr: float = 2e-5, denoise: bool = False, chunk_size=None):

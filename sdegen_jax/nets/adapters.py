@@ -7,6 +7,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from flax import nnx
 
+__all__ = ["PerSampleScore", "score_fn_from", "GridDenoiser", "denoiser_on_grid"]
+
 
 class PerSampleScore(eqx.Module):
     """score_fn(x, t) for ONE sample x (e.g. (H, W, C)) and a scalar t, from an NNX model

@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+__all__ = ["dropout", "DropoutMLP", "BSDEGenNets", "BSDEGenFns", "bsde_fns_from"]
+
 
 def dropout(key, h, rate: float):
     """Inverted dropout with an explicit key (identity when key is None or rate is 0)."""

@@ -38,6 +38,19 @@ from jax import lax
 
 from .im2col import as_pair, check_nhwc, col2im
 
+__all__ = [
+    "DIMENSION_NUMBERS",
+    "default_kernel_init",
+    "default_bias_init",
+    "conv_transpose_padding",
+    "check_output_padding",
+    "conv_transpose_output_size",
+    "conv_transpose_plain",
+    "kernel_matrix",
+    "conv_transpose_gemm",
+    "FastConvTranspose",
+]
+
 DIMENSION_NUMBERS = ("NHWC", "HWIO", "NHWC")
 default_kernel_init = nnx.initializers.lecun_normal()
 default_bias_init = nnx.initializers.zeros_init()

@@ -23,6 +23,8 @@ import jax.numpy as jnp
 from flax import nnx
 from jax import lax
 
+__all__ = ["group_norm", "GroupNorm"]
+
 
 def group_norm(x: jax.Array, scale: jax.Array, bias: jax.Array, num_groups: int, epsilon: float = 1e-5) -> jax.Array:
     """GroupNorm of NHWC `x` (any number of spatial axes between N and C)."""

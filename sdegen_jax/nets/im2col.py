@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+__all__ = ["as_pair", "check_nhwc", "im2col", "col2im"]
+
 
 def as_pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else tuple(int(u) for u in v)

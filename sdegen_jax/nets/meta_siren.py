@@ -21,6 +21,8 @@ from flax import nnx
 
 from .siren import ModulatedSiren, grid_coordinates
 
+__all__ = ["MetaSirenDenoiser"]
+
 
 class MetaSirenDenoiser(nnx.Module):
     """`MetaSirenDenoiser(image_size=32, in_channels=1, *, inner_steps=3, inner_lr=1e-2,

@@ -24,6 +24,8 @@ from flax import nnx
 
 from .time_embedding import GaussianFourierProjection, SinusoidalEmbedding
 
+__all__ = ["EMBEDDINGS", "TimeMLP"]
+
 EMBEDDINGS = ("sinusoidal", "fourier")
 
 

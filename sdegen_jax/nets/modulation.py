@@ -20,6 +20,8 @@ from .siren import ModulatedSiren, grid_coordinates
 from .time_embedding import SinusoidalEmbedding
 from .uvit import TransformerBlock
 
+__all__ = ["ViTEncoder", "ModulationDenoiser"]
+
 
 class ViTEncoder(nnx.Module):
     """Patch tokens + a time token (sinusoidal embedding of log t) through `depth` pre-LN

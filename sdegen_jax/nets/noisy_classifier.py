@@ -13,6 +13,8 @@ from flax import nnx
 
 from .time_embedding import GaussianFourierProjection
 
+__all__ = ["NoisyClassifier"]
+
 
 class NoisyClassifier(nnx.Module):
     """`__call__(x (N, H, W, C), t (N,)) -> logits (N, num_classes)`."""

@@ -61,6 +61,8 @@ from .group_norm import GroupNorm
 from .strided_conv import FastConv
 from .time_embedding import GaussianFourierProjection
 
+__all__ = ["LAYERS", "ScoreNet"]
+
 LAYERS = ("fast", "plain")
 
 

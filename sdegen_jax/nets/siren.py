@@ -22,6 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+__all__ = ["grid_coordinates", "ModulatedSiren"]
+
 
 def grid_coordinates(h: int, w: int) -> jax.Array:
     """(h·w, 2) coordinates (i/h, j/w) of an h×w pixel grid, row-major."""

@@ -42,6 +42,8 @@ from jax import lax
 from .conv_transpose import DIMENSION_NUMBERS, default_bias_init, default_kernel_init
 from .im2col import as_pair, check_nhwc, im2col
 
+__all__ = ["conv_plain", "strided_conv_gemm", "FastConv"]
+
 
 def conv_plain(x, kernel, strides=(2, 2), precision=None):
     """Reference: `lax.conv_general_dilated` 'VALID', exactly what `nnx.Conv(padding='VALID')` runs."""

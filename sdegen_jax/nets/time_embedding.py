@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+__all__ = ["Constant", "GaussianFourierProjection", "SinusoidalEmbedding"]
+
 
 class Constant(nnx.Variable):
     """A fixed (non-trainable) array of a model's state, e.g. random Fourier frequencies.

@@ -27,6 +27,8 @@ from flax import nnx
 
 from .time_embedding import SinusoidalEmbedding
 
+__all__ = ["TransformerBlock", "UViT"]
+
 
 class TransformerBlock(nnx.Module):
     """Pre-LayerNorm block: h + MHA(LN(h)), then + MLP(LN(h)) with GELU."""

@@ -13,6 +13,8 @@ import numpy as np
 
 from .figure import new_figure, save_figure
 
+__all__ = ["line_figure", "save_curves"]
+
 
 def _xy(name, values, x) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(values, tuple):

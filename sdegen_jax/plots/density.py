@@ -21,6 +21,8 @@ import numpy as np
 
 from .figure import new_figure, save_figure
 
+__all__ = ["NORMALIZATIONS", "histogram_heatmap", "final_histogram", "density_evolution_figure"]
+
 # Colour-bar label of each heat-map normalisation.
 NORMALIZATIONS = {"column": "histogram (max-normalised per time)", "density": "density"}
 

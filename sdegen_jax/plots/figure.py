@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+__all__ = ["new_figure", "save_figure"]
+
 
 def new_figure(figsize, layout: str | None = "constrained"):
     """A `matplotlib.figure.Figure` of `figsize` inches drawn on a bare Agg canvas."""

@@ -10,6 +10,8 @@ import numpy as np
 
 from .figure import new_figure, save_figure
 
+__all__ = ["make_grid", "save_image_grid"]
+
 
 def make_grid(images, nrow: int = 8, padding: int = 2, scale: str = "unit", pad_value: float = 1.0) -> np.ndarray:
     """Tiles images (N, H, W[, C]) into one (rows·(H+p)+p, ncol·(W+p)+p, C) float32 array in [0, 1],

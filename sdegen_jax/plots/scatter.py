@@ -13,6 +13,8 @@ import numpy as np
 
 from .figure import new_figure, save_figure
 
+__all__ = ["grid_density_2d", "scatter_2d", "scatter_2d_figure"]
+
 
 def grid_density_2d(log_prob: Callable, xlim, ylim, num: int = 200):
     """Evaluate exp(log_prob) on a num × num grid; log_prob maps (m, 2) points to (m,).

@@ -17,6 +17,8 @@ from .diffrax_sde import EulerMaruyama
 from .langevin import check_num_saves
 from .names import METHODS, from_name
 
+__all__ = ["DEFAULT_STEPS", "sample_with_info", "sample"]
+
 DEFAULT_STEPS = 1000
 
 

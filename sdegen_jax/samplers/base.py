@@ -30,6 +30,8 @@ import jax.numpy as jnp
 
 from .batching import map_batch
 
+__all__ = ["ScoreFn", "SampleInfo", "saved_times", "AbstractSampler", "run_scan", "StepSampler"]
+
 ScoreFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 

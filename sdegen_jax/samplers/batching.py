@@ -15,6 +15,8 @@ import jax.numpy as jnp
 
 from .._checks import check_int_at_least
 
+__all__ = ["check_chunk_size", "map_batch", "batch_score"]
+
 
 def check_chunk_size(chunk_size) -> None:
     if chunk_size is not None:

@@ -24,6 +24,8 @@ import jax.numpy as jnp
 from .base import StepSampler
 from .schedules import ScheduledSampler, time_uniform
 
+__all__ = ["DDIM"]
+
 
 class DDIM(StepSampler, ScheduledSampler):
     """DDIM with stochasticity `eta` in [0, 1] (0: deterministic; 1: DDPM's ancestral step) on

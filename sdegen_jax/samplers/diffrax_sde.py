@@ -25,6 +25,8 @@ from ..sde.reverse import ReverseSDE
 from .base import AbstractSampler, SampleInfo, saved_times
 from .batching import map_batch
 
+__all__ = ["solve_sde", "DiffraxSDE", "EulerMaruyama", "Heun", "Milstein", "ShARK", "SRA1"]
+
 
 def solve_sde(
     drift: Callable,

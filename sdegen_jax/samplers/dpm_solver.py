@@ -26,6 +26,8 @@ from .base import AbstractSampler, SampleInfo, StepSampler, run_scan, saved_time
 from .batching import map_batch
 from .schedules import ScheduledSampler, logsnr_uniform, noise_to_signal, time_at_noise_level
 
+__all__ = ["DPMSolverPP", "DPMSolverPP2S"]
+
 
 class DPMSolverPP(AbstractSampler, ScheduledSampler):
     """DPM-Solver++ of `order` 1 or 2 (2M, multistep) on the grid of `schedule` (default

@@ -28,6 +28,8 @@ from .base import SampleInfo, StepSampler, run_scan, saved_times
 from .batching import map_batch
 from .schedules import KarrasSchedule, ScheduledSampler, noise_to_signal, time_at_noise_level
 
+__all__ = ["heun_step", "EDMHeun", "EDMStochastic"]
+
 
 def heun_step(sde, score_fn, x, t, t_next):
     """One EDM Heun step of the probability-flow ODE for ONE sample, from t to t_next."""

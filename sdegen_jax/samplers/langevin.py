@@ -18,6 +18,8 @@ from .._checks import check_int_at_least, check_positive, require_kernel
 from .base import StepSampler, run_scan
 from .batching import batch_score, check_chunk_size
 
+__all__ = ["check_num_saves", "langevin", "AnnealedLangevin"]
+
 
 def check_num_saves(num_saves, steps: int) -> int | None:
     """None, or a positive divisor of `steps` (the saved path is evenly spaced)."""

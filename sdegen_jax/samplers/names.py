@@ -18,6 +18,8 @@ from .predictor_corrector import PredictorCorrector
 from .predictors import Ancestral, EulerMaruyamaScan, ReverseDiffusion
 from .unipc import UniPC
 
+__all__ = ["SAMPLERS", "METHODS", "from_name"]
+
 SAMPLERS = {
     "euler_maruyama": EulerMaruyama,
     "heun": Heun,

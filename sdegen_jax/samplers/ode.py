@@ -20,6 +20,8 @@ from ..sde.reverse import probability_flow
 from .base import AbstractSampler, SampleInfo, saved_times
 from .batching import map_batch
 
+__all__ = ["evals_per_step", "integrate_flow", "ProbabilityFlowODE"]
+
 
 def evals_per_step(solver) -> tuple[int, int]:
     """(new vector-field evaluations per attempted step, evaluations before the first step)

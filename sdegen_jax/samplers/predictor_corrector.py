@@ -15,6 +15,8 @@ from .base import StepSampler
 from .batching import batch_score
 from .predictors import ReverseDiffusion
 
+__all__ = ["langevin_corrector_step", "PredictorCorrector"]
+
 
 def langevin_corrector_step(sde, scores, x, z, t, dt, snr):
     """One Langevin MCMC step at fixed t for a BATCH x, z (n, *shape); scores(x_batch, t).

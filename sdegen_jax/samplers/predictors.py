@@ -12,6 +12,8 @@ import jax.numpy as jnp
 from .._checks import require_kernel
 from .base import StepSampler
 
+__all__ = ["EulerMaruyamaScan", "ReverseDiffusion", "Ancestral"]
+
 
 class EulerMaruyamaScan(StepSampler):
     """Euler–Maruyama on the reverse SDE as a hand-written `lax.scan`:

@@ -25,6 +25,18 @@ import jax.numpy as jnp
 from .._checks import check_positive, require_kernel
 from .base import StepSampler
 
+__all__ = [
+    "noise_to_signal",
+    "require_scalar_noise_level",
+    "time_at_noise_level",
+    "time_uniform",
+    "logsnr_uniform",
+    "time_geometric",
+    "KarrasSchedule",
+    "ScheduledSampler",
+    "OnSchedule",
+]
+
 
 def noise_to_signal(sde, t):
     """σ(t) = s(t)/a(t), the noise-to-signal ratio of the SDE's kernel (EDM's σ)."""

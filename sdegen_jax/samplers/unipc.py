@@ -29,6 +29,8 @@ from .base import AbstractSampler, SampleInfo, run_scan, saved_times
 from .batching import map_batch
 from .schedules import ScheduledSampler, logsnr_uniform, noise_to_signal
 
+__all__ = ["UniPC"]
+
 
 class UniPC(AbstractSampler, ScheduledSampler):
     """UniPC-2 (bh2) on the grid of `schedule` (default uniform in log-SNR).  NFE = steps."""

@@ -13,6 +13,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+__all__ = ["SDE", "LinearSDE"]
+
 
 
 class SDE(eqx.Module):

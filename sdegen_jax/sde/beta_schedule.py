@@ -11,6 +11,8 @@ import equinox as eqx
 from .._checks import check_less, check_nonnegative, check_time_horizon
 from .base import LinearSDE
 
+__all__ = ["check_betas", "LinearBetaSDE"]
+
 
 def check_betas(beta_min, beta_max):
     check_nonnegative("beta_min", beta_min, "β(t) is a rate; Song et al. use beta_min=0.1.")

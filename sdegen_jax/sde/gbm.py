@@ -13,6 +13,8 @@ import jax.numpy as jnp
 from .._checks import check_finite, check_positive, check_time_horizon
 from .base import SDE
 
+__all__ = ["GeometricBrownianMotion"]
+
 
 class GeometricBrownianMotion(SDE):
     """`GeometricBrownianMotion(mu, sigma, x0=1.0, T=1.0)`: drift μx, diffusion σx, start x0 > 0."""

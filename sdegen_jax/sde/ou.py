@@ -11,6 +11,8 @@ import jax.numpy as jnp
 from .._checks import check_time_horizon
 from .base import LinearSDE
 
+__all__ = ["OUSDE"]
+
 
 class OUSDE(LinearSDE):
     """OU process run to time T (default 10, where e^{−T/2} ≈ 0.007): `OUSDE(T=10.0)`."""

@@ -21,6 +21,8 @@ import jax
 
 from .base import SDE
 
+__all__ = ["ScoreFn", "ReverseSDE", "probability_flow", "tweedie_denoise", "StateScore"]
+
 ScoreFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 

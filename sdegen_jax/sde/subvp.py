@@ -9,6 +9,8 @@ import jax.numpy as jnp
 
 from .beta_schedule import LinearBetaSDE
 
+__all__ = ["SubVPSDE"]
+
 
 class SubVPSDE(LinearBetaSDE):
     def diffusion_coeff(self, t):

@@ -13,6 +13,8 @@ import jax.numpy as jnp
 from .._checks import check_less, check_time_horizon
 from .base import LinearSDE
 
+__all__ = ["TutorialVESDE"]
+
 
 class TutorialVESDE(LinearSDE):
     """dx = sigma^t dw on [0, T] (the tutorial: T = 1); sigma > 1 (the tutorial uses 25):

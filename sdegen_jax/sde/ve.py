@@ -13,6 +13,8 @@ import equinox as eqx
 from .._checks import check_less, check_positive, check_time_horizon
 from .base import LinearSDE
 
+__all__ = ["VESDE"]
+
 
 class VESDE(LinearSDE):
     """VE SDE on [0, T] with σ(0) = sigma_min and σ(T) = sigma_max: `VESDE(0.001, 10.0)`."""

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 
 from .beta_schedule import LinearBetaSDE
 
+__all__ = ["VPSDE"]
+
 
 class VPSDE(LinearBetaSDE):
     """VP SDE; `discretize` is DDPM's x_k = sqrt(1 − β_k) x_{k−1} + sqrt(β_k) z."""

@@ -15,6 +15,8 @@ import numpy as np
 from jax.scipy.special import logsumexp
 from jax.scipy.stats import norm
 
+__all__ = ["GaussianMixture", "StaticScore", "MixtureScore", "ObservationLogLikelihood"]
+
 
 class GaussianMixture(eqx.Module):
     """Σ_k w_k N(μ_k, diag σ_k²) in d dimensions.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+__all__ = ["two_moons", "checkerboard", "swiss_roll", "TOY2D"]
+
 
 def two_moons(key: jax.Array, n: int, noise: float = 0.1) -> jax.Array:
     """sklearn-style interleaved half circles (upper one centred at 0, lower at (1, 0.5)),

@@ -6,6 +6,8 @@ import jax.numpy as jnp
 
 from .gaussian_mixture import GaussianMixture
 
+__all__ = ["seed002_mixture", "ring_mixture", "grid_mixture"]
+
 
 def seed002_mixture() -> GaussianMixture:
     """Examples 6–7 of seed 002: 0.3 N(−5, 2²) + 0.7 N(5, 2²) (eq. 4.1.10)."""

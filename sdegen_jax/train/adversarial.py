@@ -34,6 +34,8 @@ from .sharding import batch_sharding, replicate, replicated
 from .state import TrainState, raw_key
 from .step import ema_decay_at, ema_update
 
+__all__ = ["PLAYERS", "AdversarialTraining", "adversarial_training", "make_adversarial_step"]
+
 PLAYERS = ("generator", "critic")
 
 

@@ -22,6 +22,8 @@ from .. import losses
 from ..nets.bsde_gen import BSDEGenFns
 from .score_model import ModelTraining, model_training
 
+__all__ = ["bsde_training"]
+
 
 def _bsde_adapter(graphdef, params, constants) -> BSDEGenFns:
     return BSDEGenFns(graphdef, (params, constants))

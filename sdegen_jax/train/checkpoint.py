@@ -13,6 +13,8 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+__all__ = ["Checkpointer", "abstract_like"]
+
 
 class Checkpointer:
     def __init__(self, directory: str, *, max_to_keep: int = 3, save_interval_steps: int = 1):

@@ -29,6 +29,8 @@ import os
 
 import jax
 
+__all__ = ["initialize", "is_primary", "process_rows", "local_copy"]
+
 _ENV_PREFIXES = ("SDEGEN", "JAX")
 _state = {"initialized": False}
 

@@ -14,6 +14,8 @@ from tqdm.auto import tqdm
 from .checkpoint import Checkpointer, abstract_like
 from .sharding import replicated, shard_batch
 
+__all__ = ["TrainingDiverged", "fit", "read_log", "default_checkpoint_dir"]
+
 
 class TrainingDiverged(RuntimeError):
     """Raised when the loss stops being finite; names the last good checkpoint."""

@@ -7,6 +7,8 @@ import optax
 
 from .._checks import check_positive
 
+__all__ = ["make_optimizer", "make_rmsprop"]
+
 
 def make_optimizer(
     learning_rate: float = 2e-4,

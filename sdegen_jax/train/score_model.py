@@ -28,6 +28,8 @@ from .sharding import replicate
 from .state import TrainState
 from .step import make_train_step
 
+__all__ = ["ModelTraining", "model_training", "dsm_training", "x0_training"]
+
 
 class ModelTraining(NamedTuple):
     """What `model_training` returns: the replicated initial `state`, the compiled

@@ -12,6 +12,16 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+__all__ = [
+    "DATA_AXIS",
+    "make_mesh",
+    "batch_sharding",
+    "replicated",
+    "check_batch_divisible",
+    "shard_batch",
+    "replicate",
+]
+
 DATA_AXIS = "data"
 
 

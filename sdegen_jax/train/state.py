@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+__all__ = ["TrainState", "raw_key"]
+
 
 @flax.struct.dataclass
 class TrainState:

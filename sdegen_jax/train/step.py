@@ -12,6 +12,8 @@ from jax.sharding import Mesh
 from .sharding import batch_sharding, replicated
 from .state import TrainState
 
+__all__ = ["LossFn", "ema_update", "ema_decay_at", "make_train_step", "finite"]
+
 # loss_fn(params, key, batch) -> scalar loss
 LossFn = Callable[[Any, jax.Array, Any], jax.Array]
 

@@ -19,6 +19,8 @@ from ..pixels import to_unit_nhwc
 from .network import INPUT_SIZE
 from .weights import resolve_inception
 
+__all__ = ["preprocess", "inception_outputs", "inception_fid", "inception_score"]
+
 
 def preprocess(images, scale: str = "unit") -> jax.Array:
     """(N, H, W[, C]) images in [0, 1] ("unit") or [−1, 1] ("symmetric"), C ∈ {1, 3} →

@@ -10,6 +10,16 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+__all__ = [
+    "BasicConv2d",
+    "InceptionA",
+    "InceptionB",
+    "InceptionC",
+    "InceptionD",
+    "InceptionE",
+    "FIDInceptionV3",
+]
+
 POOL3_DIM, NUM_LOGITS, INPUT_SIZE = 2048, 1008, 299
 
 

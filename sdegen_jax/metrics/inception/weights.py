@@ -15,6 +15,19 @@ from flax import nnx
 
 from .network import FIDInceptionV3
 
+__all__ = [
+    "ENV_VAR",
+    "DEFAULT_WEIGHTS",
+    "PTH_NAME",
+    "PTH_URL",
+    "WEIGHTS_FORMAT",
+    "expected_weights",
+    "default_weights_path",
+    "load_inception",
+    "resolve_inception",
+    "convert_pytorch_weights",
+]
+
 ENV_VAR = "SDEGEN_INCEPTION_WEIGHTS"
 DEFAULT_WEIGHTS = Path("~/.cache/sdegen_jax/pt_inception-2015-12-05.npz")
 PTH_NAME = "pt_inception-2015-12-05-6726825d.pth"
