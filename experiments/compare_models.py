@@ -5,7 +5,7 @@
 (minimax, f-GAN with KL, WGAN-GP, MMD-GAN) on two datasets:
 
 - `toy`: the 8-Gaussian ring (`sg.toy.ring_mixture(8)`, radius 4, std 0.5), with ScoreNet's
-  counterpart (a time-MLP score trained by DSM on the VP SDE, Euler–Maruyama 500 steps) and
+  counterpart (a time-MLP score trained by DSM on the VP SDE, Euler–Maruyama, 500 steps) and
   BSDE-Gen trained here too;
 - `mnist`: the embedded MNIST digits ([0, 1] pixels).  ScoreNet and BSDE-Gen are not
   retrained: their rows are read from the results of their own trained checkpoints
@@ -69,6 +69,7 @@ class Config:
     gan_latent: int = 64  # MNIST; 8 on the toy
     num_samples: int = 500  # MNIST samples per model (score_mnist's)
     toy_samples: int = 4000
+    toy_sample_steps: int = 500  # Euler–Maruyama steps of the toy score model
     nll_images: int = 200  # held-out digits for the likelihoods
     iw_samples: int = 64  # importance samples of the VAE bound
     seed: int = 0
@@ -86,8 +87,9 @@ class Config:
     @classmethod
     def quick_overrides(cls):
         return dict(budget_seconds=2.0, toy_budget_seconds=2.0, max_steps=30, num_samples=16, toy_samples=500,
-                    nll_images=8, iw_samples=4, checkpoint_every=10, checkpoint_dir="checkpoints/compare_models_quick",
-                    tag=f"{NAME}_quick", families=("ppca", "vae", "wgan_gp", "scorenet", "bsde_gen"), vae_levels=16)
+                    toy_sample_steps=20, nll_images=8, iw_samples=4, checkpoint_every=10,
+                    checkpoint_dir="checkpoints/compare_models_quick", tag=f"{NAME}_quick",
+                    families=("ppca", "vae", "wgan_gp", "scorenet", "bsde_gen"), vae_levels=16)
 
 
 def check_config(cfg: Config) -> None:
@@ -251,7 +253,7 @@ def build_scorenet_toy(cfg, ds, data, mesh, key) -> Model:
 
     def sample(state, k, n):
         score_fn = training.score_fn(state.ema_params, state.constants)
-        return sg.sample(k, sde, score_fn, (2,), n, method="euler_maruyama", steps=500)
+        return sg.sample(k, sde, score_fn, (2,), n, method="euler_maruyama", steps=cfg.toy_sample_steps)
 
     def nll_bits(state, k, x):
         score_fn = training.score_fn(state.ema_params, state.constants)
