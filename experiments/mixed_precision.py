@@ -1,12 +1,19 @@
-"""Mixed precision against float32 on the toy score model (issue 13).
+"""Mixed precision against float32 on the toy score model and on ScoreNet (issue 13).
 
-`python -m experiments.mixed_precision` trains `experiments.toy_train`'s time-conditioned MLP
-on the 8-Gaussian ring twice from the same seed, float32 and mixed (float32 parameters and
-optimizer, bfloat16 layers: `TimeMLP(dtype=jnp.bfloat16)`), with everything else equal, then
-compares the loss curves (mean over windows of the log) and the samples' sliced W1 to the
-exact ring.  Each run resumes from its checkpoints (`checkpoints/toy_train_precision_*`).
-Writes results/mixed_precision.json/.md and the two curves in results/mixed_precision.png.
-On this CPU bfloat16 is emulated, so the wall times say nothing about GPU speed.
+`python -m experiments.mixed_precision` trains, twice from the same seed, float32 and mixed
+(float32 parameters and optimizer, bfloat16 layers), with everything else equal:
+
+- `experiments.toy_train`'s time-conditioned MLP on the 8-Gaussian ring
+  (`TimeMLP(dtype=jnp.bfloat16)`), comparing the loss curves (mean over windows of the log)
+  and the samples' sliced W1 to the exact ring;
+- score_mnist's ScoreNet (`ScoreNet(dtype=jnp.bfloat16)`, the tutorial VE SDE, Adam 1e-3 with
+  warm-up and clipping, batch 64 of the embedded digits) for `--scorenet-steps` steps,
+  comparing the loss curves.
+
+Each run resumes from its checkpoints (`checkpoints/*_precision_*`).  Writes
+results/mixed_precision.json/.md and the curves in results/mixed_precision.png and
+results/mixed_precision_scorenet.png.  On this CPU bfloat16 is emulated, so the wall times say
+nothing about GPU speed.
 """
 
 from __future__ import annotations
@@ -14,11 +21,16 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from flax import nnx
 
+import sdegen_jax as sg
 from experiments import toy_train
 from experiments._cli import parse_config, start_metadata
-from sdegen_jax import plots
+from sdegen_jax import plots, train
+from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
 from sdegen_jax.train import read_log
 from sdegen_jax.results import markdown_table, write_results
 
@@ -29,6 +41,9 @@ NAME = "mixed_precision"
 class Config:
     num_steps: int = 4000
     window: int = 500  # steps per window of the loss comparison
+    scorenet_steps: int = 600  # ScoreNet on MNIST (about 8.5 epochs of the 4,500 embedded digits); 0 skips it
+    scorenet_batch: int = 64
+    scorenet_window: int = 100
     checkpoint_root: str = "checkpoints"
     out_dir: str = "results"
     progress: bool = False
@@ -36,7 +51,8 @@ class Config:
 
     @classmethod
     def quick_overrides(cls):
-        return dict(num_steps=60, window=30)
+        # ScoreNet's part compiles two U-Net training steps (≈ 50 s here): only in the full run.
+        return dict(num_steps=60, window=30, scorenet_steps=0)
 
 
 def main(argv=None):
@@ -64,18 +80,66 @@ def main(argv=None):
                          w1_em=w1.get("euler_maruyama"), w1_ode=w1.get("ode"), ode_nfe=nfe.get("ode"),
                          median_img_s=float(np.median(rates)) if rates else None, **windows))
     ratio = rows[1]["final_window_loss"] / rows[0]["final_window_loss"]
+    scorenet = compare_scorenet(cfg) if cfg.scorenet_steps else {"rows": [], "ratio": None, "figure": None,
+                                                                  "markdown": ""}
     curve = os.path.join(cfg.out_dir, f"{NAME}{'_quick' if cfg.quick else ''}.png")
     plots.line_figure(None, series, xlabel="step", ylabel="DSM loss", logy=True, filename=curve,
                       title="toy_train: float32 against bfloat16 layers")
     cols = [("precision", "precision", ""), ("final_window_loss", f"mean loss, last {cfg.window} steps", ".4f"),
             ("w1_em", "sliced W1 (EM)", ".4f"), ("w1_ode", "sliced W1 (ODE)", ".4f"), ("ode_nfe", "ODE NFE", "d"),
             ("median_img_s", "training img/s (median; bf16 emulated on CPU)", ".0f")]
-    md = (f"Same seed, data and optimizer; {cfg.num_steps} steps.  Mixed / float32 mean loss over the last "
-          f"{cfg.window} steps: {ratio:.4f}.  Curves: `{os.path.basename(curve)}`.\n\n" + markdown_table(rows, cols))
-    paths = write_results(cfg.out_dir, NAME + ("_quick" if cfg.quick else ""), {"rows": rows, "loss_ratio_last_window": ratio,
-                          "figures": [curve]}, config=dataclasses.asdict(cfg), markdown=md, metadata=meta)
+    md = (f"## Toy MLP (`TimeMLP`)\n\nSame seed, data and optimizer; {cfg.num_steps} steps.  Mixed / float32 mean "
+          f"loss over the last {cfg.window} steps: {ratio:.4f}.  Curves: `{os.path.basename(curve)}`.\n\n"
+          + markdown_table(rows, cols) + "\n\n" + scorenet["markdown"])
+    figures = [f for f in (curve, scorenet["figure"]) if f]
+    payload = {"rows": rows, "loss_ratio_last_window": ratio, "scorenet": scorenet["rows"],
+               "scorenet_loss_ratio_last_window": scorenet["ratio"], "figures": figures}
+    paths = write_results(cfg.out_dir, NAME + ("_quick" if cfg.quick else ""), payload,
+                          config=dataclasses.asdict(cfg), markdown=md, metadata=meta)
     print(md, paths, flush=True)
-    return {"rows": rows, "ratio": ratio, "paths": paths, "figures": [curve]}
+    return {"rows": rows, "ratio": ratio, "scorenet": scorenet, "paths": paths, "figures": figures}
+
+
+def compare_scorenet(cfg: Config) -> dict:
+    """ScoreNet on MNIST in float32 and with bfloat16 layers, same seed and batches: the loss
+    curves (windowed means) and the training rate."""
+    mesh = train.make_mesh()
+    x_train, _ = load_images("mnist_embedded", "train", scale="unit")
+    suffix = "_quick" if cfg.quick else ""
+    rows, series = [], {}
+    for precision, dtype in (("fp32", None), ("bf16", jnp.bfloat16)):
+        sde = sg.sde.TutorialVESDE(25.0)
+        model = sg.nets.ScoreNet(lambda t: sde.marginal_coeffs(t)[1], dtype=dtype, rngs=nnx.Rngs(0))
+        training = train.dsm_training(model, sde, mesh, optimizer=train.make_optimizer(1e-3, warmup_steps=200),
+                                      key=jax.random.key(0), eps=1e-5)
+        tag = f"scorenet_precision_{precision}{suffix}"
+        ckpt = train.Checkpointer(os.path.join(cfg.checkpoint_root, tag), max_to_keep=1)
+        log_path = os.path.join(cfg.out_dir, f"{NAME}_{tag}_log.jsonl")
+        train.fit(training.state, training.step, ImagesOnly(BatchIterator(x_train, None, cfg.scorenet_batch, seed=0)),
+                  num_steps=cfg.scorenet_steps, mesh=mesh, checkpointer=ckpt, checkpoint_every=200, log_path=log_path,
+                  log_every=max(1, cfg.scorenet_window // 4), progress=cfg.progress, description=f"ScoreNet {precision}")
+        ckpt.close()
+        log = read_log(log_path)
+        steps, losses = np.array([r["step"] for r in log]), np.array([r["loss"] for r in log])
+        series[precision] = (steps, losses)
+        w = cfg.scorenet_window
+        windows = {f"loss_{lo}_{lo + w}": float(losses[(steps > lo) & (steps <= lo + w)].mean())
+                   for lo in range(0, cfg.scorenet_steps, w)}
+        rates = [r["img_per_s"] for r in log[1:] or log]
+        rows.append(dict(precision=precision, final_window_loss=list(windows.values())[-1],
+                         median_img_s=float(np.median(rates)), **windows))
+    ratio = rows[1]["final_window_loss"] / rows[0]["final_window_loss"]
+    figure = os.path.join(cfg.out_dir, f"{NAME}_scorenet{suffix}.png")
+    plots.line_figure(None, series, xlabel="step", ylabel="DSM loss", logy=True, filename=figure,
+                      title="ScoreNet on MNIST: float32 against bfloat16 layers")
+    cols = [("precision", "precision", ""), ("final_window_loss", f"mean loss, last {cfg.scorenet_window} steps", ".3f"),
+            *[(k, k.replace("loss_", "steps ").replace("_", "–"), ".3f") for k in rows[0] if k.startswith("loss_")],
+            ("median_img_s", "training img/s (median; bf16 emulated on CPU)", ".0f")]
+    md = (f"## ScoreNet on MNIST (`ScoreNet(dtype=jnp.bfloat16)`)\n\nSame seed, batches and optimizer; "
+          f"{cfg.scorenet_steps} steps of batch {cfg.scorenet_batch}.  Mixed / float32 mean loss over the last "
+          f"{cfg.scorenet_window} steps: {ratio:.4f}.  Curves: `{os.path.basename(figure)}`.\n\n"
+          + markdown_table(rows, cols))
+    return {"rows": rows, "ratio": ratio, "figure": figure, "markdown": md}
 
 
 if __name__ == "__main__":

@@ -124,4 +124,5 @@ def test_mixed_precision_quick(tmp_path):
     data = json.loads((tmp_path / "mixed_precision_quick.json").read_text())
     assert [r["precision"] for r in data["rows"]] == ["fp32", "bf16"]
     assert abs(data["loss_ratio_last_window"] - 1.0) < 0.05  # measured 0.9996 at 100 steps, 1.000 at 4000
+    assert data["scorenet"] == [] and data["scorenet_loss_ratio_last_window"] is None  # full run only
     assert all(os.path.getsize(f) > 10_000 for f in result["figures"])

@@ -43,6 +43,13 @@ backend (batch 64): the kernel gradients then contract the vmap axis and the pix
 two separate axes, and XLA brings such a rank-3 GEMM operand into a canonical layout with
 one transposing copy, where a batched call's rank-2 GEMM reads it in place.
 
+Mixed precision: `dtype=jnp.bfloat16` computes the convolutions, GroupNorms and their
+activations in bfloat16 while the parameters (and so the optimizer and the EMA) stay float32:
+each layer casts its kernel to the activation dtype at the call, GroupNorm's statistics are
+accumulated in float32, and the time embedding (Fourier features of t at scale 30, whose
+phases bfloat16 would round by up to ~0.4 rad) and the output division by marginal_std(t)
+stay float32.  The output is float32.  The default (None) is float32 throughout.
+
 Layout: x is NHWC (N, 28, 28, 1), t is (N,).  `marginal_std` maps t (N,) to the std of the
 perturbation kernel (N,), e.g. `lambda t: sde.marginal_coeffs(t)[1]` for
 `TutorialVESDE(sigma=25)`.
@@ -86,6 +93,7 @@ class ScoreNet(nnx.Module):
         fourier_scale: float = 30.0,
         layers: str = "fast",
         precision: Any = None,
+        dtype: Any = None,
         rngs: nnx.Rngs,
     ):
         if layers not in LAYERS:
@@ -99,24 +107,25 @@ class ScoreNet(nnx.Module):
             )
         self.marginal_std = marginal_std
         self.in_channels, self.channels, self.embed_dim = in_channels, ch, embed_dim
-        self.layers, self.precision = layers, precision
+        self.layers, self.precision, self.dtype = layers, precision, dtype
 
         fast = layers == "fast"
 
         def down(cin, cout, stride):
             kw = dict(kernel_size=(3, 3), strides=(stride, stride), use_bias=False, precision=precision, rngs=rngs)
-            return FastConv(cin, cout, **kw) if fast else nnx.Conv(cin, cout, padding="VALID", **kw)
+            return FastConv(cin, cout, **kw) if fast else nnx.Conv(cin, cout, padding="VALID", dtype=dtype, **kw)
 
         def up(cin, cout, stride, output_padding, use_bias):
             kw = dict(kernel_size=(3, 3), strides=(stride, stride), use_bias=use_bias, precision=precision, rngs=rngs)
             if fast:
                 return FastConvTranspose(cin, cout, output_padding=output_padding, **kw)
-            return nnx.ConvTranspose(cin, cout, padding=conv_transpose_padding((3, 3), output_padding), **kw)
+            return nnx.ConvTranspose(cin, cout, padding=conv_transpose_padding((3, 3), output_padding), dtype=dtype,
+                                     **kw)
 
         def gn(features, groups):
             if fast:
                 return GroupNorm(features, groups, 1e-5, rngs=rngs)
-            return nnx.GroupNorm(features, groups, epsilon=1e-5, rngs=rngs)
+            return nnx.GroupNorm(features, groups, epsilon=1e-5, dtype=dtype, rngs=rngs)
 
         def dense(features):
             return nnx.Linear(embed_dim, features, rngs=rngs)
@@ -161,7 +170,7 @@ class ScoreNet(nnx.Module):
                 with jax.named_scope(f"tgnorm{i}"):
                     return act(getattr(self, f"tgnorm{i}")(h + getattr(self, f"dense{dense_i}")(embed)[:, None, None, :].astype(h.dtype)))
 
-            h1 = down(1, x)
+            h1 = down(1, x if self.dtype is None else x.astype(self.dtype))
             h2 = down(2, h1)
             h3 = down(3, h2)
             h4 = down(4, h3)
@@ -171,5 +180,5 @@ class ScoreNet(nnx.Module):
             with jax.named_scope("tconv1"):
                 h = self.tconv1(jnp.concatenate([h, h1], axis=-1))
 
-        std = jnp.asarray(self.marginal_std(t), h.dtype)
-        return h / std[:, None, None, None]
+        std = jnp.asarray(self.marginal_std(t), x.dtype)
+        return h.astype(x.dtype) / std[:, None, None, None]
