@@ -15,3 +15,20 @@ if os.environ.get("SDEGEN_TEST_XLA_OPT", "0") != "1":
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_backend_optimization_level" not in flags:
         os.environ["XLA_FLAGS"] = (flags + " --xla_backend_optimization_level=0").strip()
+
+# Scheduling only: the modules whose tests take the longest (experiment quick runs,
+# multi-process and multi-device subprocesses, GAN training) are collected first, so that
+# under `pytest -n 2` the two workers start on them and the many short tests fill in at the
+# end, instead of one worker finishing a long test alone.  Order within a module is kept.
+HEAVY_FIRST = (
+    "test_distributed", "test_bsde_experiments", "test_likelihood_experiments", "test_functional_bench",
+    "test_experiments", "test_compare_models", "test_multidevice", "test_classic_gan_training",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        return HEAVY_FIRST.index(module) if module in HEAVY_FIRST else len(HEAVY_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside each group is unchanged
