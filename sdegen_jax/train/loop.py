@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 
 import jax
 import numpy as np
+from jax.experimental.multihost_utils import broadcast_one_to_all
 from tqdm.auto import tqdm
 
 from .checkpoint import Checkpointer, abstract_like
@@ -43,7 +44,8 @@ def fit(
     `state_dict()` / `load_state_dict(d)` (e.g. `sdegen_jax.data.BatchIterator`).
     `max_seconds` stops training earlier, once that much wall time (compilation included,
     summed over resumed runs through the checkpoint metadata) is spent, with a checkpoint
-    where it stopped: a wall-clock budget.  Returns the final state; its metrics history is
+    where it stopped: a wall-clock budget (with several processes, process 0's clock decides,
+    checked every `log_every` steps).  Returns the final state; its metrics history is
     in `log_path` (JSONL), each record with the "train_seconds" spent by then.
     """
     if max_seconds is not None and not max_seconds > 0:
@@ -86,6 +88,9 @@ def fit(
             done = step + 1
             seconds = spent + time.perf_counter() - t_start
             out_of_time = max_seconds is not None and seconds >= max_seconds
+            if max_seconds is not None and jax.process_count() > 1:
+                # Every process must stop at the same step: process 0's clock decides, at log steps.
+                out_of_time = done % log_every == 0 and bool(broadcast_one_to_all(np.asarray(out_of_time)))
             if done % log_every == 0 or done == num_steps or out_of_time:
                 metrics = {k: float(v) for k, v in metrics.items()}
                 check_finite(metrics["loss"], done)
