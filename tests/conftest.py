@@ -5,17 +5,6 @@ import os
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("EQX_ON_ERROR", "raise")
 
-# The suite is dominated by XLA compilation of small programs, not by running them: LLVM's
-# backend optimisation (-O2 by default) is most of that compile time and buys little on
-# tiny shapes.  Measured on this 2-core machine: tests/test_nets.py + test_losses.py
-# 163 s -> 123 s, discrete_mnist + toy_ve quick 110 s -> 93 s.  Numerics are unchanged up
-# to float rounding (HLO passes, fusion and the algorithms are the same).  Subprocesses
-# (multi-device tests, experiments) inherit it.  SDEGEN_TEST_XLA_OPT=1 restores -O2.
-if os.environ.get("SDEGEN_TEST_XLA_OPT", "0") != "1":
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_backend_optimization_level" not in flags:
-        os.environ["XLA_FLAGS"] = (flags + " --xla_backend_optimization_level=0").strip()
-
 # Scheduling only: the modules whose tests take the longest (experiment quick runs,
 # multi-process and multi-device subprocesses, GAN training) are collected first, so that
 # under `pytest -n 2` the two workers start on them and the many short tests fill in at the
