@@ -413,7 +413,7 @@ def main(argv=None):
             k_build, k_eval = jax.random.split(jax.random.fold_in(key, 100 * d_i + f_i))
             model = build(cfg, ds, family, data, mesh, jax.random.key_data(k_build))
             if ds == "toy":
-                batches = SampledBatches(toy_target().sample, model.batch_size or 1, seed=cfg.seed)
+                batches = SampledBatches(ring.sample, model.batch_size or 1, seed=cfg.seed)
             else:
                 batches = ImagesOnly(BatchIterator(data, labels, model.batch_size or 1, seed=cfg.seed))
             state, info = _train(cfg, ds, family, model, batches, mesh, budget)
@@ -427,7 +427,7 @@ def main(argv=None):
                 path = os.path.join(cfg.out_dir, f"{cfg.tag}_mnist_{family}.png")
                 figures[f"mnist {family}"] = plots.save_image_grid(x[:64], path, nrow=8, title=f"{family} (MNIST)")
         if ds == "toy" and panels:
-            xs, ys, density = plots.grid_density_2d(toy_target().log_prob, (-6.5, 6.5), (-6.5, 6.5), 120)
+            xs, ys, density = plots.grid_density_2d(ring.log_prob, (-6.5, 6.5), (-6.5, 6.5), 120)
             path = os.path.join(cfg.out_dir, f"{cfg.tag}_toy.png")
             plots.scatter_2d_figure(panels, xs, ys, density, ncols=5, max_points=2000, filename=path,
                                     title="8-Gaussian ring: samples of each family (contours: the exact density)")
@@ -443,10 +443,7 @@ def _params_count(model: Model, state, data, cfg, ds) -> int:
     if state is None:  # pPCA: W (D × M), b (D), σ²
         d = math.prod(data.shape[1:])
         return d * (1 if ds == "toy" else cfg.ppca_latent) + d + 1
-    params = state.params
-    if isinstance(params, dict) and set(params) == {"generator", "critic"}:
-        return train.count_params(params["generator"]) + train.count_params(params["critic"])
-    return train.count_params(params)
+    return train.count_params(state.params)  # a GAN's {"generator", "critic"}: both players
 
 
 def _markdown(cfg, rows, budgets) -> str:
