@@ -1,11 +1,12 @@
 """The wheel holds the library alone (no top-level `experiments`/`benchmarks`), with its
 package data, and works installed outside the checkout: in a fresh virtual environment that
-sees this environment's JAX (so nothing is downloaded and the JAX there is kept), `pip install
---no-deps` of the wheel, then from a directory with no checkout: import, sample the exact toy
+sees this environment's packages (so nothing is downloaded and the JAX there is kept: under
+`.ci/lower-bounds` that is the declared lowest JAX), `pip install --no-deps` of the wheel, then from a directory with no checkout: import, sample the exact toy
 with two samplers, and load the packaged classifier weights."""
 
 import glob
 import os
+import site
 import subprocess
 import sys
 import zipfile
@@ -41,8 +42,14 @@ def test_wheel_contents_and_smoke_install(tmp_path):
     venv = tmp_path / "venv"
     # Away from the checkout (cwd, PYTHONPATH): pip must not find the editable install's metadata.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, cwd=tmp_path, env=env)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, cwd=tmp_path, env=env)
     py = str(venv / "bin" / "python")
+    # This environment's site-packages, after the new venv's own.  (Not `--system-site-packages`:
+    # run from inside a virtual environment, that would see the base interpreter's packages.)
+    child_site = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True,
+                                capture_output=True, text=True, env=env).stdout.strip()
+    Path(child_site, "_parent_env.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in site.getsitepackages()))
     subprocess.run([py, "-m", "pip", "install", "--no-deps", "--force-reinstall", "-q", wheel], check=True, cwd=tmp_path,
                    env=env)
     run = subprocess.run([py, "-c", SMOKE], cwd=tmp_path, env=env, capture_output=True, text=True)
