@@ -619,3 +619,22 @@ def test_scorenet_mixed_precision_computes_convolutions_in_bfloat16():
     assert 1e-4 < err < 3e-2, err  # measured 0.009: bfloat16, not silently float32
     jaxpr = str(jax.make_jaxpr(lambda x, t: mixed(x, t))(x, t))
     assert "bf16[" in jaxpr and "dot_general" in jaxpr
+
+
+def test_uvit_mixed_precision_computes_in_bfloat16():
+    """UViT(dtype=bfloat16): float32 parameters and output; the attention and MLP GEMMs run on
+    bfloat16 operands; x̂₀ agrees with the float32 net (same init) to bfloat16 precision."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    kw = dict(patch_size=4, dim=32, depth=2, num_heads=2)
+    full = sg.nets.UViT(16, 1, rngs=nnx.Rngs(0), **kw)
+    mixed = sg.nets.UViT(16, 1, dtype=jnp.bfloat16, rngs=nnx.Rngs(0), **kw)
+    assert {p.dtype for p in jax.tree_util.tree_leaves(nnx.state(mixed, nnx.Param))} == {jnp.dtype("float32")}
+    x, t = jax.random.normal(jax.random.key(1), (3, 16, 16, 1)), jnp.array([0.05, 1.0, 20.0])
+    out, ref = mixed(x, t), full(x, t)
+    assert out.dtype == jnp.float32 and out.shape == x.shape
+    err = float(jnp.linalg.norm(out - ref) / jnp.linalg.norm(ref))
+    assert 1e-4 < err < 3e-2, err  # bfloat16, not silently float32
+    jaxpr = str(jax.make_jaxpr(lambda x, t: mixed(x, t))(x, t))
+    assert "bf16[3,17,32]" in jaxpr and "dot_general" in jaxpr  # the 1 + 16 tokens, in bfloat16

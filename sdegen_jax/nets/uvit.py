@@ -15,6 +15,11 @@ patch, unpatchify, and a final 3×3 convolution.
 Time enters as a sinusoidal embedding of log t (wide horizons, T up to 100 and beyond at
 inference, stay well conditioned); `input_scale(t)`, when given, multiplies x_t first (e.g.
 1/sqrt(σ_data² + noise variance(t)), so the network sees unit-scale inputs at every t).
+
+Mixed precision: `dtype=jnp.bfloat16` computes the linear maps, attention, LayerNorm outputs
+and the final convolution in bfloat16 (flax casts each float32 parameter at the call;
+LayerNorm's statistics stay float32); the parameters, the time embedding and the returned
+x̂₀ are float32, as in `ScoreNet` and `TimeMLP`.
 """
 
 from __future__ import annotations
@@ -33,13 +38,13 @@ __all__ = ["TransformerBlock", "UViT"]
 class TransformerBlock(nnx.Module):
     """Pre-LayerNorm block: h + MHA(LN(h)), then + MLP(LN(h)) with GELU."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, *, rngs: nnx.Rngs):
-        self.norm1 = nnx.LayerNorm(dim, rngs=rngs)
-        self.attn = nnx.MultiHeadAttention(num_heads=num_heads, in_features=dim, decode=False, rngs=rngs)
-        self.norm2 = nnx.LayerNorm(dim, rngs=rngs)
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, *, dtype=None, rngs: nnx.Rngs):
+        self.norm1 = nnx.LayerNorm(dim, dtype=dtype, rngs=rngs)
+        self.attn = nnx.MultiHeadAttention(num_heads=num_heads, in_features=dim, decode=False, dtype=dtype, rngs=rngs)
+        self.norm2 = nnx.LayerNorm(dim, dtype=dtype, rngs=rngs)
         hidden = int(dim * mlp_ratio)
-        self.fc1 = nnx.Linear(dim, hidden, rngs=rngs)
-        self.fc2 = nnx.Linear(hidden, dim, rngs=rngs)
+        self.fc1 = nnx.Linear(dim, hidden, dtype=dtype, rngs=rngs)
+        self.fc2 = nnx.Linear(hidden, dim, dtype=dtype, rngs=rngs)
 
     def __call__(self, h):
         h = h + self.attn(self.norm1(h))
@@ -48,7 +53,7 @@ class TransformerBlock(nnx.Module):
 
 class UViT(nnx.Module):
     """`UViT(image_size, in_channels=1, *, patch_size=4, dim=128, depth=4, num_heads=4,
-    mlp_ratio=4.0, input_scale=None, rngs)`; `__call__(x (N, H, W, C), t (N,)) -> (N, H, W, C)`."""
+    mlp_ratio=4.0, input_scale=None, dtype=None, rngs)`; `__call__(x (N, H, W, C), t (N,)) -> (N, H, W, C)`."""
 
     def __init__(
         self,
@@ -61,6 +66,7 @@ class UViT(nnx.Module):
         num_heads: int = 4,
         mlp_ratio: float = 4.0,
         input_scale: Callable[[jax.Array], jax.Array] | None = None,
+        dtype=None,
         rngs: nnx.Rngs,
     ):
         h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
@@ -72,20 +78,21 @@ class UViT(nnx.Module):
             raise ValueError(f"UViT: dim={dim} must be divisible by num_heads={num_heads}.")
         self.image_size, self.in_channels, self.patch_size = (h, w), in_channels, patch_size
         self.grid = (h // patch_size, w // patch_size)
-        self.input_scale = input_scale
+        self.input_scale, self.dtype = input_scale, dtype
         num_patches = self.grid[0] * self.grid[1]
-        self.patch_embed = nnx.Linear(patch_size * patch_size * in_channels, dim, rngs=rngs)
+        self.patch_embed = nnx.Linear(patch_size * patch_size * in_channels, dim, dtype=dtype, rngs=rngs)
         self.time_embed = SinusoidalEmbedding(dim, scale=1.0, max_period=1000.0)
-        self.time_mlp = nnx.Linear(dim, dim, rngs=rngs)
+        self.time_mlp = nnx.Linear(dim, dim, dtype=dtype, rngs=rngs)
         self.pos_embed = nnx.Param(0.02 * jax.random.truncated_normal(rngs.params(), -2.0, 2.0, (1 + num_patches, dim)))
         half = depth // 2
-        self.in_blocks = nnx.List([TransformerBlock(dim, num_heads, mlp_ratio, rngs=rngs) for _ in range(half)])
-        self.mid_block = TransformerBlock(dim, num_heads, mlp_ratio, rngs=rngs)
-        self.skips = nnx.List([nnx.Linear(2 * dim, dim, rngs=rngs) for _ in range(half)])
-        self.out_blocks = nnx.List([TransformerBlock(dim, num_heads, mlp_ratio, rngs=rngs) for _ in range(half)])
-        self.norm = nnx.LayerNorm(dim, rngs=rngs)
-        self.head = nnx.Linear(dim, patch_size * patch_size * in_channels, rngs=rngs)
-        self.final_conv = nnx.Conv(in_channels, in_channels, kernel_size=(3, 3), padding="SAME", rngs=rngs)
+        block = lambda: TransformerBlock(dim, num_heads, mlp_ratio, dtype=dtype, rngs=rngs)  # noqa: E731
+        self.in_blocks = nnx.List([block() for _ in range(half)])
+        self.mid_block = block()
+        self.skips = nnx.List([nnx.Linear(2 * dim, dim, dtype=dtype, rngs=rngs) for _ in range(half)])
+        self.out_blocks = nnx.List([block() for _ in range(half)])
+        self.norm = nnx.LayerNorm(dim, dtype=dtype, rngs=rngs)
+        self.head = nnx.Linear(dim, patch_size * patch_size * in_channels, dtype=dtype, rngs=rngs)
+        self.final_conv = nnx.Conv(in_channels, in_channels, kernel_size=(3, 3), padding="SAME", dtype=dtype, rngs=rngs)
 
     def patchify(self, x):
         n, h, w, c = x.shape
@@ -101,8 +108,9 @@ class UViT(nnx.Module):
 
     def tokens(self, x, t):
         """The input sequence: [time token, patch tokens] + position embeddings, (N, 1 + L, dim)."""
-        time_token = self.time_mlp(self.time_embed(jnp.log(jnp.asarray(t, x.dtype))))[:, None, :]
-        return jnp.concatenate([time_token, self.patch_embed(self.patchify(x))], axis=1) + self.pos_embed[...][None]
+        time_token = self.time_mlp(self.time_embed(jnp.log(jnp.asarray(t, jnp.promote_types(x.dtype, jnp.float32)))))[:, None, :]
+        tokens = jnp.concatenate([time_token.astype(x.dtype), self.patch_embed(self.patchify(x))], axis=1)
+        return tokens + self.pos_embed[...][None].astype(tokens.dtype)
 
     def __call__(self, x, t):
         if x.ndim != 4 or x.shape[1:] != (*self.image_size, self.in_channels) or jnp.shape(t) != x.shape[:1]:
@@ -110,8 +118,11 @@ class UViT(nnx.Module):
                 f"UViT takes x (N, {self.image_size[0]}, {self.image_size[1]}, {self.in_channels}) and t (N,); "
                 f"got x {x.shape}, t {jnp.shape(t)}."
             )
+        out_dtype = x.dtype
         if self.input_scale is not None:
             x = x * jnp.asarray(self.input_scale(t), x.dtype).reshape(-1, 1, 1, 1)
+        if self.dtype is not None:
+            x = x.astype(self.dtype)
         h = self.tokens(x, t)
         saved = []
         for block in self.in_blocks:
@@ -121,4 +132,4 @@ class UViT(nnx.Module):
         for skip, block in zip(self.skips, self.out_blocks):
             h = block(skip(jnp.concatenate([h, saved.pop()], axis=-1)))
         out = self.unpatchify(self.head(self.norm(h))[:, 1:])
-        return self.final_conv(out)
+        return self.final_conv(out).astype(out_dtype)
