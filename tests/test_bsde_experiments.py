@@ -63,12 +63,12 @@ def test_table1_quick_writes_both_rows_and_resumes(tmp_path):
     assert again["bsde"]["epochs_this_run"] == 0
 
 
-def _bsde_run(tmp, devices):
+def _bsde_run(tmp, devices, cache):
     out = os.path.join(tmp, f"d{devices}")
     args = [sys.executable, "-m", "experiments.bsde_mnist", "--quick", "--epochs", "1", "--eval-epochs", "1",
             "--num-samples", "16", "--reconstruction-images", "16", "--no-progress",
             "--checkpoint-dir", os.path.join(out, "ckpt"), "--out-dir", out]
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu", **cache)
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(os.path.join(out, "bsde_mnist_quick.json")) as f:
@@ -78,13 +78,13 @@ def _bsde_run(tmp, devices):
     return res, np.array([r["loss"] for r in log]), np.array([r["grad_norm"] for r in log])
 
 
-def test_bsde_training_is_the_same_on_1_and_8_devices(tmp_path):
+def test_bsde_training_is_the_same_on_1_and_8_devices(tmp_path, subprocess_compilation_cache):
     """The first step's loss and gradient agree to float32 round-off.  Later steps agree to 1 %
     only: RMSprop's first update is lr·g/sqrt(0.01 g²) = ±10·lr per weight, whatever |g|, so the
     sign of gradients that round-off can flip (the 8-device all-reduce sums in another order)
     moves those weights by the full step."""
-    one, l1, g1 = _bsde_run(str(tmp_path), 1)
-    eight, l8, g8 = _bsde_run(str(tmp_path), 8)
+    one, l1, g1 = _bsde_run(str(tmp_path), 1, subprocess_compilation_cache)
+    eight, l8, g8 = _bsde_run(str(tmp_path), 8, subprocess_compilation_cache)
     assert one["num_devices"] == 1 and eight["num_devices"] == 8
     assert len(l1) == 5  # 320 digits, batch 64
     np.testing.assert_allclose(l1[0], l8[0], rtol=1e-5)

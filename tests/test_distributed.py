@@ -18,13 +18,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run(out, processes, steps, ckpt=None, params=True, devices=8):
+def _run(out, processes, steps, ckpt=None, params=True, devices=8, cache=None):
     cmd = [sys.executable, "-m", "experiments.toy_train", "--quick", "--num-steps", str(steps), "--log-every", "1",
            "--batch-size", "64", "--samplers", "", "--no-progress", "--checkpoint-every", "5",
            "--checkpoint-dir", ckpt or os.path.join(out, "ckpt"), "--out-dir", out]
     if params:
         cmd += ["--save-params", os.path.join(out, "params.npz")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SDEGEN_", "JAX_COORDINATOR"))}
+    env.update(cache or {})
     if processes == 1:
         args = cmd
         env.update(JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
@@ -39,9 +40,9 @@ def _run(out, processes, steps, ckpt=None, params=True, devices=8):
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, subprocess_compilation_cache):
     out = str(tmp_path_factory.mktemp("one_by_eight"))
-    return out, _run(out, 1, 20)
+    return out, _run(out, 1, 20, cache=subprocess_compilation_cache)
 
 
 def _assert_same(got, ref):
@@ -70,24 +71,26 @@ def _resumed_at_15(out):
         return [bool(json.loads(line).get("copied")) for line in f] == [True] * 15 + [False] * 5
 
 
-def test_two_processes_train_as_one_and_checkpoints_move_between_process_counts(tmp_path, reference):
+def test_two_processes_train_as_one_and_checkpoints_move_between_process_counts(tmp_path, reference,
+                                                                                  subprocess_compilation_cache):
     """20 steps on 1 device give the 1 × 8 losses (the sharded step is the same computation: the
     losses to float rounding of the all-reduce); 20 steps on 2 processes × 4 devices give the
     1 × 8 losses and parameters; then each run's step-15 checkpoint resumes on the other process
     count (2 → 1 and 1 → 2) to the same end.  (One test, so that the 1 × 8 reference runs once
     under xdist.)"""
     ref_dir, ref = reference
-    one, _ = _run(str(tmp_path / "one_device"), 1, 20, params=False, devices=1)
+    cache = subprocess_compilation_cache
+    one, _ = _run(str(tmp_path / "one_device"), 1, 20, params=False, devices=1, cache=cache)
     assert one["num_devices"] == 1
     l1, l8 = np.array(one["losses"]), np.array(ref[0]["losses"])
     assert l1.shape == (20, 2)
     np.testing.assert_array_equal(l1[:, 0], l8[:, 0])  # the step column
     np.testing.assert_allclose(l1[:, 1], l8[:, 1], rtol=1e-4)
     two = str(tmp_path / "two")
-    got = _run(two, 2, 20)
+    got = _run(two, 2, 20, cache=cache)
     assert len(got[0]["losses"]) == 20
     _assert_same(got, ref)
     for src, name, processes in ((two, "two_then_one", 1), (ref_dir, "one_then_two", 2)):
         out = _resume_from_step_15(src, tmp_path / name)
-        _assert_same(_run(out, processes, 20), ref)
+        _assert_same(_run(out, processes, 20, cache=cache), ref)
         assert _resumed_at_15(out), name
