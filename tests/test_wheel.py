@@ -1,8 +1,9 @@
 """The wheel holds the library alone (no top-level `experiments`/`benchmarks`), with its
 package data, and works installed outside the checkout: in a fresh virtual environment that
 sees this environment's packages (so nothing is downloaded and the JAX there is kept: under
-`.ci/lower-bounds` that is the declared lowest JAX), `pip install --no-deps` of the wheel, then from a directory with no checkout: import, sample the exact toy
-with two samplers, and load the packaged classifier weights."""
+`.ci/lower-bounds` that is the declared lowest JAX), `pip install --no-deps` of the wheel, then
+from a directory with no checkout: import, sample the exact toy with two samplers, and load
+the packaged classifier weights."""
 
 import glob
 import os

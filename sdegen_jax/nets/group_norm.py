@@ -9,14 +9,14 @@ Same function and parameters as `flax.nnx.GroupNorm(C, num_groups, epsilon=epsil
   m = s1/M,  var = s2/M − m² per (n, group)             tiny
   y = (x − k) · a[n, c] + b[n, c]                       one fused pass
 
-with a = scale · rsqrt(var + ε), b = bias − m · a (the mean is k + m).  The shift is the "shifted data"
-variance algorithm: var is the same for any k, but E[x²] − E[x]² without it (flax's
-default "fast variance") cancels catastrophically in float32 when |mean| ≫ std, and how
-badly depends on XLA's summation order: ScoreNet's float32 output was 2.8e-5 off its
-float64 value with jaxlib 0.10.2 and 7.6e-4 off with 0.10.0, at the same weights.  With
-k one sample of the group, |mean − k| is of the order of the std, so nothing cancels.
-k is a constant to autodiff (`stop_gradient`), which is exact since mean − k and var do
-not depend on k.  Autodiff of this form needs two more
+with a = scale · rsqrt(var + ε), b = bias − m · a (the mean is k + m).  The shift is the
+"shifted data" variance algorithm: var is the same for any k, but E[x²] − E[x]² without it
+(flax's default "fast variance") cancels catastrophically in float32 when |mean| ≫ std, and
+how badly depends on XLA's summation order: ScoreNet's float32 output was 2.8e-5 off its
+float64 value with jaxlib 0.10.2 and 7.6e-4 off with 0.10.0, at the same weights (1e-6 with
+the shift, under both).  With k one sample of the group, |mean − k| is of the order of the
+std, so nothing cancels.  k is a constant to autodiff (`stop_gradient`), which is exact:
+the output x − mean and var do not depend on k.  Autodiff of this form needs two more
 passes (Σ_hw dy, Σ_hw dy·x, then dx = a·dy + u[n,c] + v[n,c]·x), against the many
 reductions over a 5-D (N, H, W, G, C/G) view that the generic layer produces: GroupNorm
 + swish forward and backward take about half the time of `nnx.GroupNorm`'s at ScoreNet's
