@@ -18,14 +18,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run(out, processes, steps, ckpt=None, params=True, devices=8, cache=None):
+def _run(out, processes, steps, cache, ckpt=None, params=True, devices=8):
     cmd = [sys.executable, "-m", "experiments.toy_train", "--quick", "--num-steps", str(steps), "--log-every", "1",
            "--batch-size", "64", "--samplers", "", "--no-progress", "--checkpoint-every", "5",
            "--checkpoint-dir", ckpt or os.path.join(out, "ckpt"), "--out-dir", out]
     if params:
         cmd += ["--save-params", os.path.join(out, "params.npz")]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SDEGEN_", "JAX_COORDINATOR"))}
-    env.update(cache or {})
+    env.update(cache)
     if processes == 1:
         args = cmd
         env.update(JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu")
@@ -42,7 +42,7 @@ def _run(out, processes, steps, ckpt=None, params=True, devices=8, cache=None):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, subprocess_compilation_cache):
     out = str(tmp_path_factory.mktemp("one_by_eight"))
-    return out, _run(out, 1, 20, cache=subprocess_compilation_cache)
+    return out, _run(out, 1, 20, subprocess_compilation_cache)
 
 
 def _assert_same(got, ref):
@@ -80,17 +80,17 @@ def test_two_processes_train_as_one_and_checkpoints_move_between_process_counts(
     under xdist.)"""
     ref_dir, ref = reference
     cache = subprocess_compilation_cache
-    one, _ = _run(str(tmp_path / "one_device"), 1, 20, params=False, devices=1, cache=cache)
+    one, _ = _run(str(tmp_path / "one_device"), 1, 20, cache, params=False, devices=1)
     assert one["num_devices"] == 1
     l1, l8 = np.array(one["losses"]), np.array(ref[0]["losses"])
     assert l1.shape == (20, 2)
     np.testing.assert_array_equal(l1[:, 0], l8[:, 0])  # the step column
     np.testing.assert_allclose(l1[:, 1], l8[:, 1], rtol=1e-4)
     two = str(tmp_path / "two")
-    got = _run(two, 2, 20, cache=cache)
+    got = _run(two, 2, 20, cache)
     assert len(got[0]["losses"]) == 20
     _assert_same(got, ref)
     for src, name, processes in ((two, "two_then_one", 1), (ref_dir, "one_then_two", 2)):
         out = _resume_from_step_15(src, tmp_path / name)
-        _assert_same(_run(out, processes, 20, cache=cache), ref)
+        _assert_same(_run(out, processes, 20, cache), ref)
         assert _resumed_at_15(out), name

@@ -17,7 +17,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run(tmp, name, devices, *extra, background=False, cache=None):
+def _run(tmp, name, devices, cache, *extra, background=False):
     out = os.path.join(tmp, name)
     args = [
         sys.executable, "-m", "experiments.toy_train", "--quick", "--num-steps", "20", "--log-every", "1",
@@ -25,7 +25,7 @@ def _run(tmp, name, devices, *extra, background=False, cache=None):
         "--checkpoint-dir", os.path.join(out, "ckpt"), "--out-dir", out, "--save-params", os.path.join(out, "params.npz"),
         *extra,
     ]
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu", **(cache or {}))
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu", **cache)
     if background:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -42,10 +42,10 @@ def _result(out):
 def test_killed_run_resumes_to_the_uninterrupted_parameters(tmp_path, subprocess_compilation_cache):
     extra = ("--checkpoint-every", "50", "--num-steps", "200")
     cache = subprocess_compilation_cache
-    ref, ref_params = _result(_run(str(tmp_path), "ref", 2, *extra, cache=cache))
+    ref, ref_params = _result(_run(str(tmp_path), "ref", 2, cache, *extra))
 
     # Start the same run, kill it (SIGKILL, no clean-up) once the step-50 checkpoint exists.
-    proc, out = _run(str(tmp_path), "killed", 2, *extra, background=True, cache=cache)
+    proc, out = _run(str(tmp_path), "killed", 2, cache, *extra, background=True)
     ckpt = os.path.join(out, "ckpt")
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -59,7 +59,7 @@ def test_killed_run_resumes_to_the_uninterrupted_parameters(tmp_path, subprocess
     proc.wait()
 
     assert not os.path.exists(os.path.join(out, "toy_train.json"))
-    resumed, resumed_params = _result(_run(str(tmp_path), "killed", 2, *extra, cache=cache))
+    resumed, resumed_params = _result(_run(str(tmp_path), "killed", 2, cache, *extra))
     for k in ref_params.files:
         np.testing.assert_array_equal(ref_params[k], resumed_params[k])
     assert resumed["losses"] == ref["losses"]

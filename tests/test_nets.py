@@ -475,7 +475,6 @@ def test_group_norm_function_supports_any_spatial_rank():
     assert_close(ref.reshape(2, 5, 8), y)
 
 
-
 def test_group_norm_is_accurate_in_float32_when_the_mean_dwarfs_the_std():
     """Mean 3000, std 1: E[x²] − E[x]² in float32 loses every digit of the variance (9e6 −
     9e6); the shifted sums keep the float32 output within 1e-5 of the float64 value."""
@@ -600,42 +599,43 @@ def test_time_mlp_mixed_precision_keeps_float32_parameters_and_output():
     assert 0 < err < 3e-2, err  # computed in bfloat16 (not silently float32), to its precision
 
 
+def _check_mixed_precision(build, x, t, jaxpr_marker):
+    """`build(dtype)` -> a network; the bfloat16 one keeps float32 parameters and output, its
+    jaxpr holds `jaxpr_marker` (bfloat16 activations) and dot_generals, and its output is within
+    bfloat16 precision of the float32 net at the same initialisation (not silently float32)."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    full, mixed = build(None), build(jnp.bfloat16)
+    assert {p.dtype for p in jax.tree_util.tree_leaves(nnx.state(mixed, nnx.Param))} == {jnp.dtype("float32")}
+    apply = nnx.jit(lambda m, x, t: m(x, t))  # compiled: op by op the ScoreNet took ~40 s on 2 CPUs
+    out, ref = apply(mixed, x, t), apply(full, x, t)
+    assert out.dtype == jnp.float32 and out.shape == ref.shape
+    err = float(jnp.linalg.norm(out - ref) / jnp.linalg.norm(ref))
+    assert 1e-4 < err < 3e-2, err  # measured 0.009 for ScoreNet
+    jaxpr = str(jax.make_jaxpr(lambda x, t: mixed(x, t))(x, t))
+    assert jaxpr_marker in jaxpr and "dot_general" in jaxpr
+
+
 def test_scorenet_mixed_precision_computes_convolutions_in_bfloat16():
-    """ScoreNet(dtype=bfloat16): float32 parameters and output; the convolutions' GEMMs run on
-    bfloat16 operands; the score agrees with the float32 net (same init) to bfloat16 precision.
-    (The training loss curve against float32: experiments.mixed_precision.)"""
+    """ScoreNet(dtype=bfloat16): the convolutions' GEMMs run on bfloat16 operands.  (The
+    training loss curve against float32: experiments.mixed_precision.)"""
     import jax.numpy as jnp
     from flax import nnx
 
     std = lambda t: SDE.marginal_coeffs(t)[1]  # noqa: E731
     small = dict(channels=(32, 32, 32, 32), embed_dim=32)  # the dtype plumbing, at a fraction of the cost
-    full = sg.nets.ScoreNet(std, rngs=nnx.Rngs(0), **small)
-    mixed = sg.nets.ScoreNet(std, dtype=jnp.bfloat16, rngs=nnx.Rngs(0), **small)
-    assert {p.dtype for p in jax.tree_util.tree_leaves(nnx.state(mixed, nnx.Param))} == {jnp.dtype("float32")}
-    x, t = jax.random.normal(jax.random.key(1), (4, 28, 28, 1)), jnp.array([0.05, 0.3, 0.6, 0.95])
-    apply = nnx.jit(lambda m, x, t: m(x, t))  # compiled: op-by-op it took ~40 s on 2 CPUs
-    out, ref = apply(mixed, x, t), apply(full, x, t)
-    assert out.dtype == jnp.float32
-    err = float(jnp.linalg.norm(out - ref) / jnp.linalg.norm(ref))
-    assert 1e-4 < err < 3e-2, err  # measured 0.009: bfloat16, not silently float32
-    jaxpr = str(jax.make_jaxpr(lambda x, t: mixed(x, t))(x, t))
-    assert "bf16[" in jaxpr and "dot_general" in jaxpr
+    _check_mixed_precision(lambda dtype: sg.nets.ScoreNet(std, dtype=dtype, rngs=nnx.Rngs(0), **small),
+                           jax.random.normal(jax.random.key(1), (4, 28, 28, 1)), jnp.array([0.05, 0.3, 0.6, 0.95]),
+                           "bf16[")
 
 
 def test_uvit_mixed_precision_computes_in_bfloat16():
-    """UViT(dtype=bfloat16): float32 parameters and output; the attention and MLP GEMMs run on
-    bfloat16 operands; x̂₀ agrees with the float32 net (same init) to bfloat16 precision."""
+    """UViT(dtype=bfloat16): the attention and MLP GEMMs run on bfloat16 tokens."""
     import jax.numpy as jnp
     from flax import nnx
 
     kw = dict(patch_size=4, dim=32, depth=2, num_heads=2)
-    full = sg.nets.UViT(16, 1, rngs=nnx.Rngs(0), **kw)
-    mixed = sg.nets.UViT(16, 1, dtype=jnp.bfloat16, rngs=nnx.Rngs(0), **kw)
-    assert {p.dtype for p in jax.tree_util.tree_leaves(nnx.state(mixed, nnx.Param))} == {jnp.dtype("float32")}
-    x, t = jax.random.normal(jax.random.key(1), (3, 16, 16, 1)), jnp.array([0.05, 1.0, 20.0])
-    out, ref = mixed(x, t), full(x, t)
-    assert out.dtype == jnp.float32 and out.shape == x.shape
-    err = float(jnp.linalg.norm(out - ref) / jnp.linalg.norm(ref))
-    assert 1e-4 < err < 3e-2, err  # bfloat16, not silently float32
-    jaxpr = str(jax.make_jaxpr(lambda x, t: mixed(x, t))(x, t))
-    assert "bf16[3,17,32]" in jaxpr and "dot_general" in jaxpr  # the 1 + 16 tokens, in bfloat16
+    _check_mixed_precision(lambda dtype: sg.nets.UViT(16, 1, dtype=dtype, rngs=nnx.Rngs(0), **kw),
+                           jax.random.normal(jax.random.key(1), (3, 16, 16, 1)), jnp.array([0.05, 1.0, 20.0]),
+                           "bf16[3,17,32]")  # the 1 + 16 tokens, in bfloat16
