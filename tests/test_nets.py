@@ -639,3 +639,20 @@ def test_uvit_mixed_precision_computes_in_bfloat16():
     _check_mixed_precision(lambda dtype: sg.nets.UViT(16, 1, dtype=dtype, rngs=nnx.Rngs(0), **kw),
                            jax.random.normal(jax.random.key(1), (3, 16, 16, 1)), jnp.array([0.05, 1.0, 20.0]),
                            "bf16[3,17,32]")  # the 1 + 16 tokens, in bfloat16
+
+
+def test_bsde_gen_mixed_precision_computes_in_bfloat16():
+    """BSDEGenNets(dtype=bfloat16): N_z's dense layers run on bfloat16 activations, the control
+    comes back float32 (the FBSDE's y-recursion stays float32)."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    class Control(nnx.Module):  # the helper's (x, t) call order
+        def __init__(self, dtype):
+            self.nets = sg.nets.BSDEGenNets(8, 8, 12, hidden=(16, 8, 16), dtype=dtype, rngs=nnx.Rngs(0))
+
+        def __call__(self, x, t):
+            return jax.vmap(self.nets.control)(t, x)
+
+    _check_mixed_precision(Control, jax.random.normal(jax.random.key(1), (5, 8)), jnp.linspace(0.0, 1.0, 5),
+                           "bf16[5,16]")  # N_z's first hidden layer, in bfloat16

@@ -7,11 +7,15 @@ code (Linear → Dropout → GELU; no dropout after the first layer):
 
 At the reference sizes (dim_x = dim_w = 32, dim_y = 784, hidden 64/32/64) there are 12,948,560
 parameters, 12,845,056 of them in N_z's last weight matrix.
+
+Mixed precision (issue 13): `dtype=jnp.bfloat16` computes every dense layer, GELU and dropout
+in bfloat16 while the parameters (and so the optimizer) stay float32; the outputs come back in
+the input's dtype, so the FBSDE scheme's y-recursion and the MMD loss stay float32.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import equinox as eqx
 import jax
@@ -31,17 +35,19 @@ def dropout(key, h, rate: float):
 
 class DropoutMLP(nnx.Module):
     """Linear layers with GELU (exact erf form, as torch.nn.GELU) between them and dropout
-    before every activation but the first; `__call__(h, key=None)` on any leading shape."""
+    before every activation but the first; `__call__(h, key=None)` on any leading shape.
+    `dtype`: the layers' compute dtype (None: the input's); the output has the input's dtype."""
 
-    def __init__(self, widths: Sequence[int], *, dropout_rate: float, rngs: nnx.Rngs):
+    def __init__(self, widths: Sequence[int], *, dropout_rate: float, dtype: Any = None, rngs: nnx.Rngs):
         if len(widths) < 2 or min(widths) < 1:
             raise ValueError(f"DropoutMLP needs at least two positive widths, got {tuple(widths)}.")
         if not 0.0 <= dropout_rate < 1.0:
             raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}.")
         self.dropout_rate = dropout_rate
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
+        self.layers = nnx.List([nnx.Linear(a, b, dtype=dtype, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
 
     def __call__(self, h, key=None):
+        out_dtype = h.dtype
         keys = [None] * len(self.layers) if key is None else list(jax.random.split(key, len(self.layers)))
         for i, layer in enumerate(self.layers):
             h = layer(h)
@@ -49,13 +55,14 @@ class DropoutMLP(nnx.Module):
                 if i > 0:
                     h = dropout(keys[i], h, self.dropout_rate)
                 h = jax.nn.gelu(h, approximate=False)
-        return h
+        return h.astype(out_dtype)
 
 
 class BSDEGenNets(nnx.Module):
     """N_y and N_z.  Per-sample methods (any leading shape works too):
     `initial(x0 (dim_x,), key=None) -> y0 (dim_y,)` and
     `control(t (), x (dim_x,), key=None) -> z (dim_y, dim_w)`; `key` turns dropout on.
+    `dtype=jnp.bfloat16`: mixed precision (float32 parameters, bfloat16 layers).
     """
 
     def __init__(
@@ -66,6 +73,7 @@ class BSDEGenNets(nnx.Module):
         *,
         hidden: Sequence[int] = (64, 32, 64),
         dropout_rate: float = 0.2,
+        dtype: Any = None,
         rngs: nnx.Rngs,
     ):
         if len(hidden) != 3:
@@ -74,9 +82,9 @@ class BSDEGenNets(nnx.Module):
         if (h3 * dim_w) % 4:
             raise ValueError(f"h3 * dim_w must be divisible by 4 (N_z's third width is h3*dim_w/4), got {h3}*{dim_w}.")
         self.dim_x, self.dim_w, self.dim_y = dim_x, dim_w, dim_y
-        self.initial_net = DropoutMLP((dim_x, h1, h2, h3, dim_y), dropout_rate=dropout_rate, rngs=rngs)
+        self.initial_net = DropoutMLP((dim_x, h1, h2, h3, dim_y), dropout_rate=dropout_rate, dtype=dtype, rngs=rngs)
         self.control_net = DropoutMLP((dim_x + 1, h1, h2, h3 * dim_w // 4, dim_y * dim_w), dropout_rate=dropout_rate,
-                                      rngs=rngs)
+                                      dtype=dtype, rngs=rngs)
 
     def initial(self, x0, key=None):
         return self.initial_net(x0, key)
