@@ -15,8 +15,8 @@
 
 Each run resumes from its checkpoints (`checkpoints/*_precision_*`).  Writes
 results/mixed_precision.json/.md and the curves in results/mixed_precision.png,
-results/mixed_precision_scorenet.png and results/mixed_precision_bsde.png.  On this CPU bfloat16 is emulated, so the wall times say
-nothing about GPU speed.
+results/mixed_precision_scorenet.png and results/mixed_precision_bsde.png.  On this CPU
+bfloat16 is emulated, so the wall times say nothing about GPU speed.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def compare_scorenet(cfg: Config) -> dict:
 
     return compare_precisions(cfg, "scorenet", "ScoreNet", training, x_train, steps=cfg.scorenet_steps,
                               batch=cfg.scorenet_batch, window=cfg.scorenet_window, ylabel="DSM loss",
-                              heading=f"ScoreNet on MNIST (`ScoreNet(dtype=jnp.bfloat16)`)")
+                              heading="ScoreNet on MNIST (`ScoreNet(dtype=jnp.bfloat16)`)")
 
 
 def compare_bsde(cfg: Config) -> dict:
@@ -134,8 +134,9 @@ def compare_bsde(cfg: Config) -> dict:
     def training(dtype, mesh):
         nets = sg.nets.BSDEGenNets(ref.dim_x, ref.dim_w, 784, hidden=ref.hidden, dropout_rate=ref.dropout, dtype=dtype,
                                    rngs=nnx.Rngs(0))
-        return train.bsde_training(nets, bsde_mnist.build_fbsde(ref), mesh, optimizer=train.make_rmsprop(ref.learning_rate),
-                                   key=jax.random.key(0), ema_decay=0.0, kernel=bsde_mnist.KERNELS[ref.kernel]())
+        return train.bsde_training(nets, bsde_mnist.build_fbsde(ref), mesh,
+                                   optimizer=train.make_rmsprop(ref.learning_rate), key=jax.random.key(0),
+                                   ema_decay=0.0, kernel=bsde_mnist.KERNELS[ref.kernel]())
 
     return compare_precisions(cfg, "bsde", "BSDE-Gen", training, x_train, steps=cfg.bsde_steps, batch=cfg.bsde_batch,
                               window=cfg.bsde_window, ylabel="MMD² loss",

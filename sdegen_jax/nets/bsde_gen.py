@@ -36,7 +36,8 @@ def dropout(key, h, rate: float):
 class DropoutMLP(nnx.Module):
     """Linear layers with GELU (exact erf form, as torch.nn.GELU) between them and dropout
     before every activation but the first; `__call__(h, key=None)` on any leading shape.
-    `dtype`: the layers' compute dtype (None: the input's); the output has the input's dtype."""
+    `dtype`: the layers' compute dtype (None: flax's promotion of input and parameters); the
+    output has the input's dtype."""
 
     def __init__(self, widths: Sequence[int], *, dropout_rate: float, dtype: Any = None, rngs: nnx.Rngs):
         if len(widths) < 2 or min(widths) < 1:
