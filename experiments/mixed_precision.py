@@ -77,8 +77,7 @@ def main(argv=None):
     for precision, res in runs.items():
         steps, losses = np.array([s for s, _ in res["losses"]]), np.array([v for _, v in res["losses"]])
         series[precision] = (steps, losses)
-        windows = {f"loss_{int(lo)}_{int(lo + cfg.window)}": float(losses[(steps > lo) & (steps <= lo + cfg.window)].mean())
-                   for lo in range(0, cfg.num_steps, cfg.window)}
+        windows = window_means(steps, losses, cfg.num_steps, cfg.window)
         w1 = {r["method"]: r.get("sliced_w1") for r in res["samplers"]}
         nfe = {r["method"]: r["nfe"] for r in res["samplers"]}
         log = read_log(os.path.join(cfg.out_dir, f"toy_train_precision_{precision}{'_quick' if cfg.quick else ''}_log.jsonl"))
@@ -107,6 +106,12 @@ def main(argv=None):
                           config=dataclasses.asdict(cfg), markdown=md, metadata=meta)
     print(md, paths, flush=True)
     return {"rows": rows, "ratio": ratio, "scorenet": scorenet, "bsde": bsde, "paths": paths, "figures": figures}
+
+
+def window_means(steps, losses, total: int, window: int) -> dict:
+    """{"loss_LO_HI": mean of the logged losses at steps in (LO, HI]} for consecutive windows."""
+    return {f"loss_{lo}_{lo + window}": float(losses[(steps > lo) & (steps <= lo + window)].mean())
+            for lo in range(0, total, window)}
 
 
 def compare_scorenet(cfg: Config) -> dict:
@@ -164,8 +169,7 @@ def compare_precisions(cfg: Config, name: str, label: str, build_training, image
         log = read_log(log_path)
         at, losses = np.array([r["step"] for r in log]), np.array([r["loss"] for r in log])
         series[precision] = (at, losses)
-        windows = {f"loss_{lo}_{lo + window}": float(losses[(at > lo) & (at <= lo + window)].mean())
-                   for lo in range(0, steps, window)}
+        windows = window_means(at, losses, steps, window)
         rates = [r["img_per_s"] for r in log[1:] or log]
         rows.append(dict(precision=precision, final_window_loss=list(windows.values())[-1],
                          median_img_s=float(np.median(rates)), **windows))

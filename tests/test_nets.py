@@ -602,7 +602,8 @@ def test_time_mlp_mixed_precision_keeps_float32_parameters_and_output():
 def _check_mixed_precision(build, x, t, jaxpr_marker):
     """`build(dtype)` -> a network; the bfloat16 one keeps float32 parameters and output, its
     jaxpr holds `jaxpr_marker` (bfloat16 activations) and dot_generals, and its output is within
-    bfloat16 precision of the float32 net at the same initialisation (not silently float32)."""
+    bfloat16 precision of the float32 net at the same initialisation (not silently float32).
+    Returns the bfloat16 net's output."""
     import jax.numpy as jnp
     from flax import nnx
 
@@ -615,6 +616,7 @@ def _check_mixed_precision(build, x, t, jaxpr_marker):
     assert 1e-4 < err < 3e-2, err  # measured 0.009 for ScoreNet
     jaxpr = str(jax.make_jaxpr(lambda x, t: mixed(x, t))(x, t))
     assert jaxpr_marker in jaxpr and "dot_general" in jaxpr
+    return out
 
 
 def test_scorenet_mixed_precision_computes_convolutions_in_bfloat16():
@@ -636,9 +638,10 @@ def test_uvit_mixed_precision_computes_in_bfloat16():
     from flax import nnx
 
     kw = dict(patch_size=4, dim=32, depth=2, num_heads=2)
-    _check_mixed_precision(lambda dtype: sg.nets.UViT(16, 1, dtype=dtype, rngs=nnx.Rngs(0), **kw),
-                           jax.random.normal(jax.random.key(1), (3, 16, 16, 1)), jnp.array([0.05, 1.0, 20.0]),
-                           "bf16[3,17,32]")  # the 1 + 16 tokens, in bfloat16
+    x = jax.random.normal(jax.random.key(1), (3, 16, 16, 1))
+    out = _check_mixed_precision(lambda dtype: sg.nets.UViT(16, 1, dtype=dtype, rngs=nnx.Rngs(0), **kw), x,
+                                 jnp.array([0.05, 1.0, 20.0]), "bf16[3,17,32]")  # the 1 + 16 tokens, in bfloat16
+    assert out.shape == x.shape
 
 
 def test_bsde_gen_mixed_precision_computes_in_bfloat16():
