@@ -35,9 +35,10 @@ to 28×28, 64×64 samples resampled to 32×32 first; NOT comparable with the the
 FID, docs/metrics.md); denoising MSE of held-out digits at t = 0.01, 0.1, 0.5 and 1 × T.
 
 Cells resume from their checkpoints (`checkpoints/fdp_mnist/<cell>`), and a finished cell's
-figures are kept in `<cell>/cell.json`, so an interrupted table completes on the next run; a
-cell that two tables share (the modulation network with coloured noise in 5.1 and meta) is
-trained once.
+figures are kept in `results/fdp_cells/<cell>.json` with the provenance of the run that made
+them, so an interrupted table completes on the next run, on this machine or (the cell files
+being committed with the results) on a fresh checkout; a cell that two tables share (the
+modulation network with coloured noise in 5.1 and meta) is trained once.
 
     python -m experiments.fdp_mnist --table 5.2            # the full table (hours on 2 CPUs)
     python -m experiments.fdp_mnist --table 5.1 --quick    # about a minute (CI)
@@ -298,17 +299,24 @@ def denoising_mse(cfg: Config, sde, denoiser, x_test) -> dict:
     return out
 
 
-def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh) -> dict:
-    """Train (or resume) one cell, sample it (and at the scaled horizon / the finer grid), measure; cached."""
+def cell_results_dir(cfg: Config) -> str:
+    """Where finished cells keep their figures: beside the tables, so they are committed with them."""
+    return os.path.join(cfg.out_dir, "fdp_cells_quick" if cfg.quick else "fdp_cells")
+
+
+def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict:
+    """Train (or resume) one cell, sample it (and at the scaled horizon / the finer grid), measure; cached
+    in `cell_results_dir` with `meta` (the provenance of the run that computed it)."""
     name = cell.name
     cell_dir = os.path.join(cfg.checkpoint_dir, name)
-    cache = os.path.join(cell_dir, "cell.json")
+    cache = os.path.join(cell_results_dir(cfg), f"{name}.json")
     signature = _signature(cfg, cell)
     if os.path.exists(cache):
         with open(cache) as f:
             cached = json.load(f)
         if cached.get("signature") == signature:
-            print(f"{name}: done before, figures from {cache}", flush=True)
+            print(f"{name}: done before (commit {cached['row'].get('computed_at', {}).get('commit')}), figures from {cache}",
+                  flush=True)
             return cached["row"]
     sde = make_sde(cell, x_train)
     data_var = float(np.var(x_train))
@@ -332,7 +340,9 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh) -> dict:
     row = dict(cell=name, sde=cell.sde, noise=cell.noise, covariance=cell.noise, model=cell.model, T=cell.T,
                params=train.count_params(state.params), train_steps=num_steps, train_steps_this_run=steps_run,
                train_s_this_run=train_s, s_per_step=train_s / steps_run if steps_run else None,
-               final_loss=log[-1]["loss"] if log else None)
+               final_loss=log[-1]["loss"] if log else None,
+               computed_at={"commit": meta["git"].get("commit"), "dirty": meta["git"].get("dirty"),
+                            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     what = (f"driftless, R {'estimated' if cell.noise == 'estimated' else '= I'}" if cell.sde == "driftless"
             else f"general SDE, {cell.noise} noise, {cell.model}")
     horizons = [("", sde)]
@@ -350,7 +360,7 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh) -> dict:
         row.update(sample_and_score(cfg, cell, fine_sde, fine, x_test, suffix, f"{what}, sampled at {hw[0]}×{hw[1]}",
                                     cfg.fine_samples))
         row.update(super_resolution(cfg, cell, fine_sde, fine, x_test))
-    os.makedirs(cell_dir, exist_ok=True)
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
     with open(cache, "w") as f:
         json.dump({"signature": signature, "row": row}, f, indent=1, default=float)
     print(name, {k: v for k, v in row.items() if "grid" not in str(k) and "figure" not in str(k)}, flush=True)
@@ -391,12 +401,21 @@ def columns(cfg: Config, rows) -> list:
     return cols + [("sample_s", "sample s", ".0f"), ("thesis_inception_fid", "thesis FID", "g")]
 
 
+def _short(git: dict | None) -> str:
+    """'commit abc1234 (clean)' from a provenance record, for the table's note."""
+    if not git or not git.get("commit"):
+        return "an unknown commit"
+    return f"commit {git['commit'][:7]} ({'dirty' if git.get('dirty') else 'clean'})"
+
+
 def main(argv=None) -> dict:
     cfg = parse_config(Config, argv, description=__doc__)
     meta = start_metadata("fdp_mnist", argv)
     check_config(cfg)
-    if cfg.fresh and os.path.isdir(cfg.checkpoint_dir):
-        shutil.rmtree(cfg.checkpoint_dir)
+    if cfg.fresh:
+        for d in (cfg.checkpoint_dir, cell_results_dir(cfg)):
+            if os.path.isdir(d):
+                shutil.rmtree(d)
     mesh = train.make_mesh()
     train.sharding.check_batch_divisible(cfg.batch_size, mesh)
     x_train, _ = load_images(cfg.dataset, "train", scale="symmetric", resize=32)
@@ -404,7 +423,7 @@ def main(argv=None) -> dict:
     if cfg.quick:
         x_train = x_train[np.random.default_rng(cfg.seed).permutation(len(x_train))[:256]]
     os.makedirs(cfg.out_dir, exist_ok=True)
-    rows = [run_cell(cfg, cell, x_train, x_test, mesh) for cell in table_cells(cfg)]
+    rows = [run_cell(cfg, cell, x_train, x_test, mesh, meta) for cell in table_cells(cfg)]
     # The splits are sorted by class: compare random subsets (the first n digits are all zeros).
     pick = np.random.default_rng(cfg.seed).permutation
     real = {"fid_train_vs_test": metrics.classifier_fid(x_train[pick(len(x_train))[: cfg.num_samples]], x_test, scale="symmetric"),
@@ -432,6 +451,8 @@ def main(argv=None) -> dict:
         "MSE: denoising error of held-out digits at t = fraction × T.  Times are wall-clock on this run's machine (the "
         "'this run' part of a resumed cell).",
         markdown_table(rows, columns(cfg, rows)),
+        "Provenance: " + "; ".join(f"{r['cell']} trained and measured at {_short(r.get('computed_at'))}" for r in rows)
+        + f"; the table assembled at {_short(meta['git'])}.",
         f"Real digits, n = {real['n']}: classifier FID train vs held-out {real['fid_train_vs_test']:.2f} (the floor at this "
         f"sample size), classifier IS of held-out digits {real['is_test']:.2f}.",
     ])

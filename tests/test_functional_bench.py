@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 
 import pytest
 
@@ -53,7 +54,13 @@ def test_fdp_mnist_quick_writes_the_table(tmp_path):
     assert full["Rhat_T20"].horizon_scale == 1.5 and full["I_T20"].horizon_scale == 0.0  # ×1.5 only with R̂
     md = (out / "fdp_table5_2_quick.md").read_text()
     assert "Rhat_T10" in md and "--quick" in md
-    # a second run finds every cell done and reuses its figures without training
+    # the finished cell is kept beside the results (committed with them), with its provenance
+    cell = json.loads((out / "fdp_cells_quick" / "Rhat_T10.json").read_text())
+    assert cell["row"]["fid"] == r["fid"] and set(cell["row"]["computed_at"]) == {"commit", "dirty", "date"}
+    assert "Rhat_T10 trained and measured at" in md
+    # a second run finds every cell done and reuses its figures without training, even with the
+    # checkpoints gone (a fresh checkout)
+    shutil.rmtree(ckpt)
     again = fdp_mnist.main(args)
     assert [r["fid"] for r in again["rows"]] == [r["fid"] for r in result["rows"]]
 
