@@ -40,8 +40,10 @@ from sdegen_jax.nets import (
     group_norm,
     im2col,
     score_fn_from,
+    initializers,
     strided_conv_gemm,
 )
+from sdegen_jax.nets.initializers import lecun_normal
 
 SDE = sg.sde.TutorialVESDE(sigma=25.0)
 
@@ -274,6 +276,30 @@ def test_scorenet_vmap_of_per_sample_call_equals_batched(scorenet_pair):
     assert_trees_close(nnx.state(gb), nnx.state(gm), what="vmap gradient")
 
 
+# ----------------------------------------------------------------------------- initialisers
+
+
+def test_compiled_initializers_are_flax_s_up_to_rounding_and_work_inside_a_trace():
+    """The -O0 compiled initialisers give Flax's / jax.random's values up to float32 rounding,
+    eagerly and inside jit (a tracer key: the enclosing program compiles them), and are cached
+    per hyperparameter (one compiled program per shape, not per call)."""
+    key, shape = jax.random.key(3), (3, 3, 8, 16)
+    flax_init = nnx.initializers.lecun_normal()
+    ref = flax_init(key, shape)
+    got = lecun_normal(key, shape)
+    assert got.shape == shape and got.dtype == jnp.float32
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-7)
+    assert float(jnp.std(got)) > 0.1  # a draw, not zeros
+    np.testing.assert_allclose(jax.jit(lambda k: lecun_normal(k, shape))(key), ref, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(initializers.truncated_normal(0.02)(key, (5, 7)),
+                               0.02 * jax.random.truncated_normal(key, -2.0, 2.0, (5, 7)), rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(initializers.normal(3.0)(key, (6,)), 3.0 * jax.random.normal(key, (6,)), rtol=1e-5)
+    u = initializers.uniform(0.5)(key, (1000,))
+    assert float(jnp.min(u)) >= -0.5 and float(jnp.max(u)) <= 0.5 and float(jnp.max(u) - jnp.min(u)) > 0.9
+    assert initializers.uniform(0.5) is initializers.uniform(0.5)
+    assert lecun_normal(key, shape, jnp.bfloat16).dtype == jnp.bfloat16
+
+
 # ----------------------------------------------------------------------------- fast layers
 
 # Every convolution of ScoreNet at its real shape (batch 2): (H, C_in, C_out, stride, output_padding).
@@ -282,7 +308,8 @@ CONV_SHAPES = [(28, 1, 32, 1), (26, 32, 64, 2), (12, 64, 128, 2), (5, 128, 256, 
 
 
 def _check_layer(fast_build, plain_build, x):
-    """Fast layer against the plain NNX layer: same init from the same rngs, and the same
+    """Fast layer against the plain NNX layer: same init from the same rngs (the plain layer
+    given the fast layers' default, `initializers.lecun_normal`), and the same
     value, reverse mode (dx, d params), forward mode (along x and along the parameters) and
     per-sample vmap.  One jit for all (compiling dominates the cost)."""
     fast, plain = fast_build(nnx.Rngs(5)), plain_build(nnx.Rngs(5))
@@ -321,7 +348,8 @@ def test_fast_conv_transpose_equals_nnx_conv_transpose(shape):
     common = dict(kernel_size=(3, 3), strides=(s, s), use_bias=cout == 1)  # tconv1 has a bias
     _check_layer(
         lambda rngs: FastConvTranspose(cin, cout, output_padding=op, rngs=rngs, **common),
-        lambda rngs: nnx.ConvTranspose(cin, cout, padding=conv_transpose_padding((3, 3), op), rngs=rngs, **common),
+        lambda rngs: nnx.ConvTranspose(cin, cout, padding=conv_transpose_padding((3, 3), op), kernel_init=lecun_normal,
+                                       rngs=rngs, **common),
         x,
     )
 
@@ -333,7 +361,8 @@ def test_fast_conv_equals_nnx_conv(shape):
     common = dict(kernel_size=(3, 3), strides=(s, s))
     _check_layer(
         lambda rngs: FastConv(cin, cout, use_bias=s == 2, rngs=rngs, **common),
-        lambda rngs: nnx.Conv(cin, cout, padding="VALID", use_bias=s == 2, rngs=rngs, **common),
+        lambda rngs: nnx.Conv(cin, cout, padding="VALID", use_bias=s == 2, kernel_init=lecun_normal, rngs=rngs,
+                              **common),
         x,
     )
 

@@ -39,6 +39,7 @@ state.  The sub-pixel and space-to-depth rewrites are studied in
 """
 
 from .._tree import count_params
+from . import initializers
 from .adapters import GridDenoiser, PerSampleScore, denoiser_on_grid, score_fn_from
 from .bsde_gen import BSDEGenFns, BSDEGenNets, DropoutMLP, bsde_fns_from
 from .conv_transpose import FastConvTranspose, conv_transpose_gemm, conv_transpose_padding, conv_transpose_plain
@@ -56,6 +57,7 @@ from .uvit import TransformerBlock, UViT
 
 __all__ = [
     "ScoreNet",
+    "initializers",
     "ModulatedSiren",
     "grid_coordinates",
     "ModulationDenoiser",

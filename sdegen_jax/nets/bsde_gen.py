@@ -21,6 +21,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from .initializers import lecun_normal
 
 __all__ = ["dropout", "DropoutMLP", "BSDEGenNets", "BSDEGenFns", "bsde_fns_from"]
 
@@ -45,7 +46,7 @@ class DropoutMLP(nnx.Module):
         if not 0.0 <= dropout_rate < 1.0:
             raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}.")
         self.dropout_rate = dropout_rate
-        self.layers = nnx.List([nnx.Linear(a, b, dtype=dtype, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
+        self.layers = nnx.List([nnx.Linear(a, b, dtype=dtype, kernel_init=lecun_normal, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
 
     def __call__(self, h, key=None):
         out_dtype = h.dtype

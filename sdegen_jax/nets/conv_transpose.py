@@ -37,6 +37,7 @@ from flax import nnx
 from jax import lax
 
 from .im2col import as_pair, check_nhwc, col2im
+from .initializers import lecun_normal
 
 __all__ = [
     "DIMENSION_NUMBERS",
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 DIMENSION_NUMBERS = ("NHWC", "HWIO", "NHWC")
-default_kernel_init = nnx.initializers.lecun_normal()
+default_kernel_init = lecun_normal  # Flax's lecun-normal, compiled once per shape at -O0 (initializers.py)
 default_bias_init = nnx.initializers.zeros_init()
 
 

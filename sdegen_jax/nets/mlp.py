@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from .time_embedding import GaussianFourierProjection, SinusoidalEmbedding
+from .initializers import lecun_normal
 
 __all__ = ["EMBEDDINGS", "TimeMLP"]
 
@@ -65,11 +66,11 @@ class TimeMLP(nnx.Module):
         # Mixed precision: `dtype` (e.g. jnp.bfloat16) is the dtype the layers compute in; the
         # parameters stay float32 (the optimizer's master copy), the time embedding is computed
         # in float32 and the output returned in float32.
-        self.embed = nnx.Linear(embed_dim, embed_dim, dtype=dtype, rngs=rngs)
+        self.embed = nnx.Linear(embed_dim, embed_dim, dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
         widths = (in_features, *self.features)
-        self.hidden = nnx.List([nnx.Linear(a, b, dtype=dtype, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
-        self.temb = nnx.List([nnx.Linear(embed_dim, b, dtype=dtype, rngs=rngs) for b in self.features])
-        self.out = nnx.Linear(widths[-1], self.out_features, dtype=dtype, rngs=rngs)
+        self.hidden = nnx.List([nnx.Linear(a, b, dtype=dtype, kernel_init=lecun_normal, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
+        self.temb = nnx.List([nnx.Linear(embed_dim, b, dtype=dtype, kernel_init=lecun_normal, rngs=rngs) for b in self.features])
+        self.out = nnx.Linear(widths[-1], self.out_features, dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
 
     def __call__(self, x: jax.Array, t: jax.Array) -> jax.Array:
         if x.ndim < 2 or jnp.shape(t) != x.shape[:1] or x[0].size != self.in_features:

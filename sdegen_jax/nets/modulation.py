@@ -19,6 +19,7 @@ from flax import nnx
 from .siren import ModulatedSiren, grid_coordinates
 from .time_embedding import SinusoidalEmbedding
 from .uvit import TransformerBlock
+from .initializers import lecun_normal, truncated_normal
 
 __all__ = ["ViTEncoder", "ModulationDenoiser"]
 
@@ -33,10 +34,10 @@ class ViTEncoder(nnx.Module):
             raise ValueError(f"ViTEncoder: image_size {image_size} must be a multiple of patch_size={patch_size}.")
         self.image_size, self.in_channels, self.patch_size = image_size, in_channels, patch_size
         num_patches = (image_size // patch_size) ** 2
-        self.patch_embed = nnx.Linear(patch_size * patch_size * in_channels, dim, rngs=rngs)
+        self.patch_embed = nnx.Linear(patch_size * patch_size * in_channels, dim, kernel_init=lecun_normal, rngs=rngs)
         self.time_embed = SinusoidalEmbedding(dim, scale=1.0, max_period=1000.0)
-        self.time_mlp = nnx.Linear(dim, dim, rngs=rngs)
-        self.pos_embed = nnx.Param(0.02 * jax.random.truncated_normal(rngs.params(), -2.0, 2.0, (1 + num_patches, dim)))
+        self.time_mlp = nnx.Linear(dim, dim, kernel_init=lecun_normal, rngs=rngs)
+        self.pos_embed = nnx.Param(truncated_normal(0.02)(rngs.params(), (1 + num_patches, dim)))
         self.blocks = nnx.List([TransformerBlock(dim, num_heads, mlp_ratio, rngs=rngs) for _ in range(depth)])
         self.norm = nnx.LayerNorm(dim, rngs=rngs)
 
@@ -63,7 +64,7 @@ class ModulationDenoiser(nnx.Module):
         self.input_scale = input_scale  # `input_scale(t)` multiplies x_t before the encoder (as UViT's)
         self.encoder = ViTEncoder(image_size, in_channels, patch_size=patch_size, dim=vit_dim, depth=vit_depth,
                                   num_heads=num_heads, rngs=rngs)
-        self.to_latent = nnx.Linear(vit_dim, latent_dim, rngs=rngs)
+        self.to_latent = nnx.Linear(vit_dim, latent_dim, kernel_init=lecun_normal, rngs=rngs)
         self.siren = ModulatedSiren(2, in_channels, width=siren_width, depth=siren_depth, omega0=omega0, rngs=rngs)
         # Zero-initialised decoder: training starts from the base SIREN (all shifts 0).
         self.to_shifts = nnx.Linear(latent_dim, self.siren.num_modulations, kernel_init=nnx.initializers.zeros,

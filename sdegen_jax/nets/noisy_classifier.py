@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from .time_embedding import GaussianFourierProjection
+from .initializers import lecun_normal
 
 __all__ = ["NoisyClassifier"]
 
@@ -34,9 +35,9 @@ class NoisyClassifier(nnx.Module):
         self.marginal_std = marginal_std
         self.embed = GaussianFourierProjection(embed_dim, 16.0, rngs=rngs)
         widths = (in_channels, *channels)
-        self.convs = nnx.List([nnx.Conv(a, b, (3, 3), strides=(2, 2), rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
-        self.temb = nnx.List([nnx.Linear(embed_dim, b, rngs=rngs) for b in channels])
-        self.head = nnx.Linear(channels[-1], num_classes, rngs=rngs)
+        self.convs = nnx.List([nnx.Conv(a, b, (3, 3), strides=(2, 2), kernel_init=lecun_normal, rngs=rngs) for a, b in zip(widths[:-1], widths[1:])])
+        self.temb = nnx.List([nnx.Linear(embed_dim, b, kernel_init=lecun_normal, rngs=rngs) for b in channels])
+        self.head = nnx.Linear(channels[-1], num_classes, kernel_init=lecun_normal, rngs=rngs)
 
     def __call__(self, x, t):
         emb = nnx.swish(self.embed(t))

@@ -67,6 +67,7 @@ from .conv_transpose import FastConvTranspose, conv_transpose_padding
 from .group_norm import GroupNorm
 from .strided_conv import FastConv
 from .time_embedding import GaussianFourierProjection
+from .initializers import lecun_normal
 
 __all__ = ["LAYERS", "ScoreNet"]
 
@@ -113,10 +114,12 @@ class ScoreNet(nnx.Module):
 
         def down(cin, cout, stride):
             kw = dict(kernel_size=(3, 3), strides=(stride, stride), use_bias=False, precision=precision, rngs=rngs)
+            kw.update({} if fast else {"kernel_init": lecun_normal})  # FastConv: the same initialiser, its default
             return FastConv(cin, cout, **kw) if fast else nnx.Conv(cin, cout, padding="VALID", dtype=dtype, **kw)
 
         def up(cin, cout, stride, output_padding, use_bias):
             kw = dict(kernel_size=(3, 3), strides=(stride, stride), use_bias=use_bias, precision=precision, rngs=rngs)
+            kw.update({} if fast else {"kernel_init": lecun_normal})
             if fast:
                 return FastConvTranspose(cin, cout, output_padding=output_padding, **kw)
             return nnx.ConvTranspose(cin, cout, padding=conv_transpose_padding((3, 3), output_padding), dtype=dtype,
@@ -128,10 +131,10 @@ class ScoreNet(nnx.Module):
             return nnx.GroupNorm(features, groups, epsilon=1e-5, dtype=dtype, rngs=rngs)
 
         def dense(features):
-            return nnx.Linear(embed_dim, features, rngs=rngs)
+            return nnx.Linear(embed_dim, features, kernel_init=lecun_normal, rngs=rngs)
 
         self.fourier = GaussianFourierProjection(embed_dim, fourier_scale, rngs=rngs)
-        self.embed = nnx.Linear(embed_dim, embed_dim, rngs=rngs)
+        self.embed = nnx.Linear(embed_dim, embed_dim, kernel_init=lecun_normal, rngs=rngs)
         # Encoder.
         self.conv1, self.dense1, self.gnorm1 = down(in_channels, ch[0], 1), dense(ch[0]), gn(ch[0], 4)
         self.conv2, self.dense2, self.gnorm2 = down(ch[0], ch[1], 2), dense(ch[1]), gn(ch[1], 32)

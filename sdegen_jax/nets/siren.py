@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from .initializers import uniform
 
 __all__ = ["grid_coordinates", "ModulatedSiren"]
 
@@ -32,7 +33,7 @@ def grid_coordinates(h: int, w: int) -> jax.Array:
 
 
 def _uniform(key, shape, bound):
-    return jax.random.uniform(key, shape, jnp.float32, -bound, bound)
+    return uniform(bound)(key, shape, jnp.float32)
 
 
 class ModulatedSiren(nnx.Module):

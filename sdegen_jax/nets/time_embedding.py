@@ -19,6 +19,7 @@ import math
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from .initializers import normal
 
 __all__ = ["Constant", "GaussianFourierProjection", "SinusoidalEmbedding"]
 
@@ -46,7 +47,7 @@ class GaussianFourierProjection(nnx.Module):
     def __init__(self, embed_dim: int = 256, scale: float = 30.0, *, rngs: nnx.Rngs):
         _check_even(embed_dim)
         self.embed_dim, self.scale = embed_dim, scale
-        self.W = Constant(scale * jax.random.normal(rngs.params(), (embed_dim // 2,)))
+        self.W = Constant(normal(scale)(rngs.params(), (embed_dim // 2,)))
 
     def __call__(self, t: jax.Array) -> jax.Array:
         W = self.W[...]

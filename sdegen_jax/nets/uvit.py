@@ -31,6 +31,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from .time_embedding import SinusoidalEmbedding
+from .initializers import lecun_normal, truncated_normal
 
 __all__ = ["TransformerBlock", "UViT"]
 
@@ -40,11 +41,12 @@ class TransformerBlock(nnx.Module):
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, *, dtype=None, rngs: nnx.Rngs):
         self.norm1 = nnx.LayerNorm(dim, dtype=dtype, rngs=rngs)
-        self.attn = nnx.MultiHeadAttention(num_heads=num_heads, in_features=dim, decode=False, dtype=dtype, rngs=rngs)
+        self.attn = nnx.MultiHeadAttention(num_heads=num_heads, in_features=dim, decode=False, dtype=dtype,
+                                           kernel_init=lecun_normal, rngs=rngs)
         self.norm2 = nnx.LayerNorm(dim, dtype=dtype, rngs=rngs)
         hidden = int(dim * mlp_ratio)
-        self.fc1 = nnx.Linear(dim, hidden, dtype=dtype, rngs=rngs)
-        self.fc2 = nnx.Linear(hidden, dim, dtype=dtype, rngs=rngs)
+        self.fc1 = nnx.Linear(dim, hidden, dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
+        self.fc2 = nnx.Linear(hidden, dim, dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
 
     def __call__(self, h):
         h = h + self.attn(self.norm1(h))
@@ -80,19 +82,19 @@ class UViT(nnx.Module):
         self.grid = (h // patch_size, w // patch_size)
         self.input_scale, self.dtype = input_scale, dtype
         num_patches = self.grid[0] * self.grid[1]
-        self.patch_embed = nnx.Linear(patch_size * patch_size * in_channels, dim, dtype=dtype, rngs=rngs)
+        self.patch_embed = nnx.Linear(patch_size * patch_size * in_channels, dim, dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
         self.time_embed = SinusoidalEmbedding(dim, scale=1.0, max_period=1000.0)
-        self.time_mlp = nnx.Linear(dim, dim, dtype=dtype, rngs=rngs)
-        self.pos_embed = nnx.Param(0.02 * jax.random.truncated_normal(rngs.params(), -2.0, 2.0, (1 + num_patches, dim)))
+        self.time_mlp = nnx.Linear(dim, dim, dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
+        self.pos_embed = nnx.Param(truncated_normal(0.02)(rngs.params(), (1 + num_patches, dim)))
         half = depth // 2
         block = lambda: TransformerBlock(dim, num_heads, mlp_ratio, dtype=dtype, rngs=rngs)  # noqa: E731
         self.in_blocks = nnx.List([block() for _ in range(half)])
         self.mid_block = block()
-        self.skips = nnx.List([nnx.Linear(2 * dim, dim, dtype=dtype, rngs=rngs) for _ in range(half)])
+        self.skips = nnx.List([nnx.Linear(2 * dim, dim, dtype=dtype, kernel_init=lecun_normal, rngs=rngs) for _ in range(half)])
         self.out_blocks = nnx.List([block() for _ in range(half)])
         self.norm = nnx.LayerNorm(dim, dtype=dtype, rngs=rngs)
-        self.head = nnx.Linear(dim, patch_size * patch_size * in_channels, dtype=dtype, rngs=rngs)
-        self.final_conv = nnx.Conv(in_channels, in_channels, kernel_size=(3, 3), padding="SAME", dtype=dtype, rngs=rngs)
+        self.head = nnx.Linear(dim, patch_size * patch_size * in_channels, dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
+        self.final_conv = nnx.Conv(in_channels, in_channels, kernel_size=(3, 3), padding="SAME", dtype=dtype, kernel_init=lecun_normal, rngs=rngs)
 
     def patchify(self, x):
         n, h, w, c = x.shape
