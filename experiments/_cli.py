@@ -16,10 +16,47 @@ defaults, so flags given explicitly still win (`--quick --steps 50`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import sys
 
 import tyro
+
+
+@contextlib.contextmanager
+def xla_fast_compile(enabled: bool = True):
+    """Programs compiled inside skip XLA's backend optimisations (JAX's documented
+    `jax_disable_most_optimizations` flag), restored on exit.  Executables already compiled
+    keep their level; ones compiled inside stay cached at theirs."""
+    import jax
+
+    previous = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", bool(enabled) or previous)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", previous)
+
+
+def fast_compile_when_quick(main):
+    """Run `main(argv)` under `xla_fast_compile` when argv has `--quick`.
+
+    For the experiments whose `--quick` run (the CI smoke test) compiles far more than it
+    computes: a few train steps of a 1.1M-parameter ScoreNet compile for 17 s at XLA's
+    default level and for ~6 s without backend optimisation, and then run a handful of
+    times.  Measured per experiment (README, "Test suite time"); experiments whose quick runs
+    are compute-bound (compare_models, likelihood_mnist, mixed_precision) got slower with
+    it and do not use it.  Full runs never do.  The results file records the flag
+    (`metadata["jax_disable_most_optimizations"]`)."""
+
+    @functools.wraps(main)
+    def wrapped(argv=None):
+        args = sys.argv[1:] if argv is None else list(argv)
+        with xla_fast_compile("--quick" in args):
+            return main(argv)
+
+    return wrapped
 
 
 def start_metadata(name: str, argv=None) -> dict:

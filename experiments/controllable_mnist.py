@@ -30,7 +30,7 @@ from flax import nnx
 
 import sdegen_jax as sg
 from experiments import likelihood_mnist, score_mnist
-from experiments._cli import command_for, parse_config, start_metadata
+from experiments._cli import command_for, fast_compile_when_quick, parse_config, start_metadata
 from sdegen_jax import controllable as C
 from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
@@ -96,6 +96,7 @@ def coloured(x, key):
     return x * rgb[:, None, None, :]
 
 
+@fast_compile_when_quick
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__)
     meta = start_metadata("controllable_mnist", argv)

@@ -33,7 +33,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import parse_config, read_training_log, start_metadata
+from experiments._cli import fast_compile_when_quick, parse_config, read_training_log, start_metadata
 from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
 from sdegen_jax.results import markdown_table, write_results
@@ -162,6 +162,7 @@ def _score(x01, x_test):
     return x01, {"fid": metrics.classifier_fid(x01, x_test), "inception_score": metrics.classifier_inception_score(x01)}
 
 
+@fast_compile_when_quick
 def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__)
     meta = start_metadata(NAME, argv)

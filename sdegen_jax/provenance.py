@@ -83,4 +83,5 @@ def run_metadata(command: str | None = None, *, path: str | os.PathLike | None =
         "devices": [str(d) for d in jax.devices()],
         "cpu_count": os.cpu_count(),
         "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
+        "jax_disable_most_optimizations": bool(jax.config.read("jax_disable_most_optimizations")),
     }

@@ -10,6 +10,8 @@ import json
 import math
 import os
 
+import jax
+
 
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
@@ -114,6 +116,9 @@ def test_discrete_mnist_quick(tmp_path):
     assert ddpm["params"] == data["models"]["ncsn"]["params"] == 1115425  # score_mnist's ScoreNet
     assert _finite(ddpm["bound_bits_per_dim"]) and ddpm["bound_bits_per_dim"] > 0 and ddpm["bound_images"] == 4
     assert all(os.path.getsize(f) > 10_000 for f in result["figures"])
+    # a quick run compiles without XLA's backend optimisations, records it, and restores the flag
+    assert data["metadata"]["jax_disable_most_optimizations"] is True
+    assert jax.config.read("jax_disable_most_optimizations") is False
 
 
 def test_mixed_precision_quick(tmp_path):
