@@ -20,7 +20,11 @@ from typing import Any
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
-from orbax.checkpoint._src.metadata import array_metadata_store as _array_metadata_store
+
+try:  # not exported by orbax; where a later orbax moves it, orbax's default handlers are used
+    from orbax.checkpoint._src.metadata import array_metadata_store as _array_metadata_store
+except ImportError:  # pragma: no cover
+    _array_metadata_store = None
 
 __all__ = ["Checkpointer", "abstract_like", "REPLICA_PARALLEL_MIN_BYTES"]
 
@@ -29,7 +33,10 @@ REPLICA_PARALLEL_MIN_BYTES = 1 << 20  # replicas share the writing of an array o
 
 def _type_handler_registry():
     """orbax's default type handlers, with the jax.Array one given `REPLICA_PARALLEL_MIN_BYTES`
-    (a registry of our own: orbax's global registry is left as it is)."""
+    (a registry of our own: orbax's global registry is left as it is); None (orbax's global
+    registry) where this orbax does not have the array-metadata store where we look for it."""
+    if _array_metadata_store is None:
+        return None
     th = ocp.type_handlers
     array = th.ArrayHandler(
         # as orbax's default jax.Array handler: per-array metadata files (write shapes) are kept
@@ -46,8 +53,9 @@ class Checkpointer:
         options = ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep, save_interval_steps=save_interval_steps, enable_async_checkpointing=True
         )
-        handlers = {"state": ocp.PyTreeCheckpointHandler(type_handler_registry=_type_handler_registry()),
-                    "meta": ocp.JsonCheckpointHandler()}
+        registry = _type_handler_registry()
+        state = ocp.PyTreeCheckpointHandler(**({} if registry is None else {"type_handler_registry": registry}))
+        handlers = {"state": state, "meta": ocp.JsonCheckpointHandler()}
         self._manager = ocp.CheckpointManager(self.directory, options=options, item_handlers=handlers)
 
     def latest_step(self) -> int | None:
