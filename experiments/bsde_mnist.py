@@ -63,6 +63,7 @@ class Config:
     recon_weight: float = 1.0  # encoder mode only
     ema_decay: float = 0.0  # 0: evaluate the raw parameters, as the reference
     seed: int = 0
+    devices: int = 0  # train on the first N devices of this (single) process; 0: every device of every process
     num_samples: int = 500
     reconstruction_images: int = 500
     chunk_size: int = 250  # samples generated at once
@@ -89,6 +90,9 @@ def check_config(cfg) -> None:
         check_choice(name, value, choices)
     if cfg.eval_epochs and min(cfg.eval_epochs) < 1:
         raise ValueError(f"eval_epochs must be epochs >= 1, got {cfg.eval_epochs}.")
+    if cfg.devices and (jax.process_count() > 1 or not 0 < cfg.devices <= jax.local_device_count()):
+        raise ValueError(f"--devices must be between 1 and the {jax.local_device_count()} devices of a single process "
+                         f"(0: all devices), got {cfg.devices} in a job of {jax.process_count()} process(es).")
 
 
 def build_fbsde(cfg) -> sg.bsde.FBSDE:
@@ -117,7 +121,7 @@ def main(argv=None):
     cfg = parse_config(Config, argv, description=__doc__)
     check_config(cfg)
     meta = start_metadata("bsde_mnist", argv)
-    mesh = train.make_mesh()
+    mesh = train.make_mesh(jax.local_devices()[: cfg.devices] if cfg.devices else None)
     train.sharding.check_batch_divisible(cfg.batch_size, mesh)
     x_train, y_train = load_images(cfg.dataset, "train", scale="symmetric")
     x_test, _ = load_images(cfg.dataset, "test", scale="symmetric")

@@ -63,14 +63,12 @@ def test_table1_quick_writes_both_rows_and_resumes(tmp_path):
     assert again["bsde"]["epochs_this_run"] == 0
 
 
-def _bsde_run(tmp, devices, cache):
-    out = os.path.join(tmp, f"d{devices}")
-    args = [sys.executable, "-m", "experiments.bsde_mnist", "--quick", "--epochs", "1", "--eval-epochs", "1",
-            "--num-samples", "16", "--reconstruction-images", "16", "--no-progress",
-            "--checkpoint-dir", os.path.join(out, "ckpt"), "--out-dir", out]
-    env = dict(os.environ, JAX_NUM_CPU_DEVICES=str(devices), JAX_PLATFORMS="cpu", **cache)
-    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def _bsde_args(out, devices):
+    return ["--quick", "--epochs", "1", "--eval-epochs", "1", "--num-samples", "16", "--reconstruction-images", "16",
+            "--no-progress", "--devices", str(devices), "--checkpoint-dir", os.path.join(out, "ckpt"), "--out-dir", out]
+
+
+def _bsde_result(out):
     with open(os.path.join(out, "bsde_mnist_quick.json")) as f:
         res = json.load(f)
     with open(os.path.join(out, "bsde_mnist_quick_log.jsonl")) as f:
@@ -82,9 +80,17 @@ def test_bsde_training_is_the_same_on_1_and_8_devices(tmp_path, subprocess_compi
     """The first step's loss and gradient agree to float32 round-off.  Later steps agree to 1 %
     only: RMSprop's first update is lr·g/sqrt(0.01 g²) = ±10·lr per weight, whatever |g|, so the
     sign of gradients that round-off can flip (the 8-device all-reduce sums in another order)
-    moves those weights by the full step."""
-    one, l1, g1 = _bsde_run(str(tmp_path), 1, subprocess_compilation_cache)
-    eight, l8, g8 = _bsde_run(str(tmp_path), 8, subprocess_compilation_cache)
+    moves those weights by the full step.  Both runs are `experiments.bsde_mnist.main` calls in
+    one process of 8 simulated CPU devices (one start-up): `--devices 1` trains on the first."""
+    outs = {d: os.path.join(str(tmp_path), f"d{d}") for d in (1, 8)}
+    runs = json.dumps([_bsde_args(outs[d], d) for d in (1, 8)])
+    code = ("import json, sys; from experiments import bsde_mnist\n"
+            "for argv in json.loads(sys.argv[1]): bsde_mnist.main(argv)")
+    env = dict(os.environ, JAX_NUM_CPU_DEVICES="8", JAX_PLATFORMS="cpu", **subprocess_compilation_cache)
+    proc = subprocess.run([sys.executable, "-c", code, runs], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (one, l1, g1), (eight, l8, g8) = _bsde_result(outs[1]), _bsde_result(outs[8])
     assert one["num_devices"] == 1 and eight["num_devices"] == 8
     assert len(l1) == 5  # 320 digits, batch 64
     np.testing.assert_allclose(l1[0], l8[0], rtol=1e-5)
