@@ -13,6 +13,7 @@ log det C = (D − M) log σ² + log det M, so they cost O(D M) per sample.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -121,19 +122,27 @@ def fit_ppca(x, latent_dim: int) -> PPCA:
         )
     if n < 2:
         raise ValueError(f"fit_ppca needs at least 2 samples, got n={n}.")
+    weight, bias, noise_variance, top = _ml_fit(x, latent_dim)
+    # Below d · machine-epsilon · λ_1 the discarded eigenvalues are round-off, not variance.
+    round_off = d * float(jnp.finfo(x.dtype).eps)
+    if is_concrete(noise_variance) and not float(noise_variance) > round_off * float(top):
+        raise ValueError(
+            "the discarded eigenvalues of the sample covariance are 0 (to round-off), so σ² = 0: the data lie in a "
+            f"{latent_dim}-dimensional (or smaller) subspace. Use a smaller latent_dim or more samples than dimensions."
+        )
+    return PPCA(weight, bias, noise_variance)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _ml_fit(x, latent_dim: int):
+    """W, b, σ² of the ML fit and the largest eigenvalue λ_1, as one compiled program (eagerly,
+    each of its operations would compile one of its own for every data shape)."""
+    n = x.shape[0]
     bias = jnp.mean(x, axis=0)
     centred = x - bias
     cov = centred.T @ centred / n
     eigvals, eigvecs = jnp.linalg.eigh(cov)  # ascending
     eigvals, eigvecs = eigvals[::-1], eigvecs[:, ::-1]
     noise_variance = jnp.mean(eigvals[latent_dim:])
-    # Below d · machine-epsilon · λ_1 the discarded eigenvalues are round-off, not variance.
-    round_off = d * float(jnp.finfo(eigvals.dtype).eps)
-    if is_concrete(noise_variance) and not float(noise_variance) > round_off * float(eigvals[0]):
-        raise ValueError(
-            "the discarded eigenvalues of the sample covariance are 0 (to round-off), so σ² = 0: the data lie in a "
-            f"{latent_dim}-dimensional (or smaller) subspace. Use a smaller latent_dim or more samples than dimensions."
-        )
     scales = jnp.sqrt(jnp.maximum(eigvals[:latent_dim] - noise_variance, 0.0))
-    weight = eigvecs[:, :latent_dim] * scales
-    return PPCA(weight, bias, noise_variance)
+    return eigvecs[:, :latent_dim] * scales, bias, noise_variance, eigvals[0]
