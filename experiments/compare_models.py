@@ -119,19 +119,6 @@ class Model(NamedTuple):
 # ----------------------------------------------------------------------------- builders
 
 
-# Parameter initialisation runs once: compiled as one program with XLA's cheap pipeline, it takes a
-# fraction of the time eager initialisation spends compiling one fully optimised program per
-# parameter shape (the same values, to float rounding).
-_INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-
-
-def _initialised(constructor):
-    """`constructor()` (an NNX module) with its parameters initialised in one compiled program."""
-    graphdef = nnx.graphdef(nnx.eval_shape(constructor))
-    state = jax.jit(lambda: nnx.state(constructor()), compiler_options=_INIT_COMPILER_OPTIONS)()
-    return nnx.merge(graphdef, state)
-
-
 def _adam(lr, b1=0.9, b2=0.999):
     return optax.chain(optax.clip_by_global_norm(1.0), optax.adam(lr, b1=b1, b2=b2))
 
@@ -180,7 +167,7 @@ def build_vae(cfg, ds, data, mesh, key) -> Model:
         rngs = nnx.Rngs(cfg.seed)
         return VAE(classic.VAEEncoder(dim, latent, rngs=rngs), decoder(latent, dim, *levels, rngs=rngs))
 
-    vae = _initialised(construct)
+    vae = sg.nets.initializers.build_compiled(construct)
 
     def loss(k, m, batch):
         return -jnp.mean(classic.elbo(k, batch, m.encoder, m.decoder, likelihood))
@@ -210,7 +197,7 @@ def build_vae(cfg, ds, data, mesh, key) -> Model:
 def build_realnvp(cfg, ds, data, mesh, key) -> Model:
     shape = data.shape[1:]
     hidden = (64, 64) if ds == "toy" else (256, 256)
-    flow = _initialised(lambda: classic.RealNVP(shape, num_couplings=8, hidden=hidden, permute=ds == "mnist",
+    flow = sg.nets.initializers.build_compiled(lambda: classic.RealNVP(shape, num_couplings=8, hidden=hidden, permute=ds == "mnist",
                                                 rngs=nnx.Rngs(cfg.seed)))
 
     if ds == "toy":
@@ -247,13 +234,13 @@ GAN_OBJECTIVES = {
 def build_gan(cfg, ds, data, mesh, key, family) -> Model:
     make_objective, n_critic = GAN_OBJECTIVES[family]
     if ds == "toy":
-        gen = _initialised(lambda: classic.MLPGenerator(8, 2, hidden=(64, 64), rngs=nnx.Rngs(cfg.seed)))
-        critic = _initialised(lambda: classic.MLPCritic(2, hidden=(64, 64), rngs=nnx.Rngs(cfg.seed + 1)))
+        gen = sg.nets.initializers.build_compiled(lambda: classic.MLPGenerator(8, 2, hidden=(64, 64), rngs=nnx.Rngs(cfg.seed)))
+        critic = sg.nets.initializers.build_compiled(lambda: classic.MLPCritic(2, hidden=(64, 64), rngs=nnx.Rngs(cfg.seed + 1)))
         opt = lambda: _adam(1e-3, 0.5, 0.9)  # noqa: E731  (as tests/test_classic_gan_training.py)
         batch = cfg.toy_batch_size * n_critic
     else:
-        gen = _initialised(lambda: classic.ConvGenerator(cfg.gan_latent, rngs=nnx.Rngs(cfg.seed)))
-        critic = _initialised(lambda: classic.ConvCritic(rngs=nnx.Rngs(cfg.seed + 1)))
+        gen = sg.nets.initializers.build_compiled(lambda: classic.ConvGenerator(cfg.gan_latent, rngs=nnx.Rngs(cfg.seed)))
+        critic = sg.nets.initializers.build_compiled(lambda: classic.ConvCritic(rngs=nnx.Rngs(cfg.seed + 1)))
         b2 = 0.9 if family == "wgan_gp" else 0.999  # Gulrajani et al.; Radford et al. (DCGAN)
         opt = lambda: _adam(cfg.gan_learning_rate, 0.5, b2)  # noqa: E731
         batch = cfg.batch_size * n_critic
@@ -264,7 +251,7 @@ def build_gan(cfg, ds, data, mesh, key, family) -> Model:
 
 def build_scorenet_toy(cfg, ds, data, mesh, key) -> Model:
     sde = sg.sde.VPSDE()
-    model = _initialised(lambda: sg.nets.TimeMLP(2, features=(128,) * 3, out_features=2,
+    model = sg.nets.initializers.build_compiled(lambda: sg.nets.TimeMLP(2, features=(128,) * 3, out_features=2,
                                                  marginal_std=lambda t: sde.marginal_coeffs(t)[1], rngs=nnx.Rngs(cfg.seed)))
     training = train.dsm_training(model, sde, mesh, optimizer=train.make_optimizer(cfg.learning_rate, warmup_steps=100),
                                   key=key)
@@ -283,7 +270,7 @@ def build_scorenet_toy(cfg, ds, data, mesh, key) -> Model:
 
 def build_bsde_toy(cfg, ds, data, mesh, key) -> Model:
     fbsde = sg.bsde.FBSDE(4, 4, 2, num_steps=20)
-    nets = _initialised(lambda: sg.nets.BSDEGenNets(4, 4, 2, hidden=(64, 64, 64), dropout_rate=0.0, rngs=nnx.Rngs(cfg.seed)))
+    nets = sg.nets.initializers.build_compiled(lambda: sg.nets.BSDEGenNets(4, 4, 2, hidden=(64, 64, 64), dropout_rate=0.0, rngs=nnx.Rngs(cfg.seed)))
     training = train.bsde_training(nets, fbsde, mesh, optimizer=train.make_rmsprop(3e-3), key=key, ema_decay=0.0)
 
     def sample(state, k, n):

@@ -204,21 +204,8 @@ def input_scale(sde, data_var: float):
     return scale
 
 
-# Parameter initialisation runs once: compiled as one program with XLA's cheap pipeline, it takes a
-# fraction of the time eager initialisation spends compiling one fully optimised program per
-# parameter shape (the same values, to float rounding).
-_INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-
-
-def _initialised(constructor):
-    """`constructor()` (an NNX module) with its parameters initialised in one compiled program."""
-    graphdef = nnx.graphdef(nnx.eval_shape(constructor))
-    state = jax.jit(lambda: nnx.state(constructor()), compiler_options=_INIT_COMPILER_OPTIONS)()
-    return nnx.merge(graphdef, state)
-
-
 def make_model(cfg: Config, cell: Cell, sde, data_var: float):
-    return _initialised(lambda: _construct_model(cfg, cell, sde, data_var))
+    return sg.nets.initializers.build_compiled(lambda: _construct_model(cfg, cell, sde, data_var))
 
 
 def _construct_model(cfg: Config, cell: Cell, sde, data_var: float):

@@ -298,6 +298,11 @@ def test_compiled_initializers_are_flax_s_up_to_rounding_and_work_inside_a_trace
     assert float(jnp.min(u)) >= -0.5 and float(jnp.max(u)) <= 0.5 and float(jnp.max(u) - jnp.min(u)) > 0.9
     assert initializers.uniform(0.5) is initializers.uniform(0.5)
     assert lecun_normal(key, shape, jnp.bfloat16).dtype == jnp.bfloat16
+    # a whole module's initialisation as one program: the eager construction's values
+    make = lambda: nnx.Sequential(nnx.Linear(3, 5, rngs=nnx.Rngs(1)), nnx.Linear(5, 2, rngs=nnx.Rngs(2)))  # noqa: E731
+    built, eager = initializers.build_compiled(make), make()
+    assert jax.tree.structure(nnx.state(built)) == jax.tree.structure(nnx.state(eager))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), nnx.state(built), nnx.state(eager))
 
 
 # ----------------------------------------------------------------------------- fast layers

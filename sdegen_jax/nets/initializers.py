@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-__all__ = ["FAST_COMPILE", "compiled_once", "lecun_normal", "normal", "truncated_normal", "uniform"]
+__all__ = ["FAST_COMPILE", "compiled_once", "build_compiled", "lecun_normal", "normal", "truncated_normal", "uniform"]
 
 # XLA's CPU/GPU backend optimisation level 0 and no expensive LLVM passes, per computation
 # (`jax.jit(..., compiler_options=FAST_COMPILE)`): the process-wide flags are left alone.
@@ -65,3 +65,13 @@ def truncated_normal(stddev: float = 1.0, lower: float = -2.0, upper: float = 2.
 def uniform(bound: float) -> Initializer:
     """U(−bound, bound), compiled once per shape at -O0 (SIREN's layers)."""
     return compiled_once(lambda key, shape, dtype=jnp.float32: jax.random.uniform(key, shape, dtype, -bound, bound))
+
+
+def build_compiled(constructor: Callable[[], nnx.Module]) -> nnx.Module:
+    """`constructor()` (an NNX module built with its own `nnx.Rngs`) with all its initialisers
+    compiled as one `-O0` program: for modules whose layers are not built with this file's
+    initialisers (Flax's defaults), or to pay one compile instead of one per parameter shape.
+    The values are the eager construction's up to float32 rounding."""
+    graphdef = nnx.graphdef(nnx.eval_shape(constructor))
+    state = jax.jit(lambda: nnx.state(constructor()), compiler_options=FAST_COMPILE)()
+    return nnx.merge(graphdef, state)
