@@ -58,7 +58,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import command_for, parse_config, start_metadata
+from experiments._cli import command_for, fast_compile_when_quick, parse_config, start_metadata
 from sdegen_jax import functional as F
 from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
@@ -424,6 +424,7 @@ def _short(git: dict | None) -> str:
     return f"commit {git['commit'][:7]} ({'dirty' if git.get('dirty') else 'clean'})"
 
 
+@fast_compile_when_quick
 def main(argv=None) -> dict:
     cfg = parse_config(Config, argv, description=__doc__)
     meta = start_metadata("fdp_mnist", argv)
