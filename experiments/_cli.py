@@ -45,7 +45,7 @@ def fast_compile_when_quick(main):
     For the experiments whose `--quick` run (the CI smoke test) compiles far more than it
     computes: a few train steps of a 1.1M-parameter ScoreNet compile for 17 s at XLA's
     default level and for ~6 s without backend optimisation, and then run a handful of
-    times.  Measured per experiment (README, "Test suite time"); experiments whose quick runs
+    times.  Measured per experiment (README, under the test command); experiments whose quick runs
     are compute-bound (compare_models, likelihood_mnist, mixed_precision) got slower with
     it and do not use it.  Full runs never do.  The results file records the flag
     (`metadata["jax_disable_most_optimizations"]`)."""
