@@ -232,8 +232,8 @@ def sampler(cfg: Config, cell: Cell):
 
 def _signature(cfg: Config, cell: Cell) -> dict:
     """What a cell's figures depend on (its cache is reused only when these are equal)."""
-    skip = ("table", "progress", "fresh", "out_dir", "log_every", "horizons", "covariances", "noises", "models",
-            "time_sampling", "horizon_scale")
+    skip = ("table", "progress", "fresh", "out_dir", "checkpoint_dir", "log_every", "horizons", "covariances", "noises",
+            "models", "time_sampling", "horizon_scale")
     if cell.model == "uvit":
         skip += ("latent_dim", "siren_width", "siren_depth", "inner_steps", "inner_lr", "learn_inner_lr")
     if cell.model != "meta":

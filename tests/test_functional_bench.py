@@ -59,9 +59,10 @@ def test_fdp_mnist_quick_writes_the_table(tmp_path):
     assert cell["row"]["fid"] == r["fid"] and set(cell["row"]["computed_at"]) == {"commit", "dirty", "date"}
     assert "Rhat_T10 trained and measured at" in md
     # a second run finds every cell done and reuses its figures without training, even with the
-    # checkpoints gone (a fresh checkout)
+    # checkpoints gone (a fresh checkout) and another checkpoint folder (it is never created)
     shutil.rmtree(ckpt)
-    again = fdp_mnist.main(args)
+    again = fdp_mnist.main([*args[:-1], str(tmp_path / "other")])
+    assert not (tmp_path / "other").exists()
     assert [r["fid"] for r in again["rows"]] == [r["fid"] for r in result["rows"]]
 
 
