@@ -132,7 +132,9 @@ class Config:
 
     @property
     def tag(self) -> str:
-        return f"fdp_table{self.table.replace('.', '_')}" + ("_quick" if self.quick else "")
+        # The names: fdp_table5_1 / 5_2 / 5_3 and fdp_meta.
+        stem = "fdp_meta" if self.table == "meta" else f"fdp_table{self.table.replace('.', '_')}"
+        return stem + ("_quick" if self.quick else "")
 
 
 @dataclasses.dataclass(frozen=True)

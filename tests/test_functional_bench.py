@@ -87,11 +87,11 @@ def test_fdp_mnist_quick_table_5_1_then_meta_reuses_the_shared_cell(tmp_path):
     assert mod["superres_coarse_mse"] < 0.01  # the known modes are kept (all but the coarse Nyquist line)
 
     fdp_mnist.main(["--table", "meta", *args])
-    meta_rows = {r["cell"]: r for r in json.loads((out / "fdp_tablemeta_quick.json").read_text())["rows"]}
+    meta_rows = {r["cell"]: r for r in json.loads((out / "fdp_meta_quick.json").read_text())["rows"]}
     assert set(meta_rows) == {"modulation_coloured", "meta_coloured"}
     assert meta_rows["modulation_coloured"]["fid"] == mod["fid"]  # reused, not retrained
     assert meta_rows["meta_coloured"]["train_steps_this_run"] == 10 and _pos(meta_rows["meta_coloured"]["fid_48x48"])
-    assert "s/step" in (out / "fdp_tablemeta_quick.md").read_text()
+    assert "s/step" in (out / "fdp_meta_quick.md").read_text()
 
 
 def test_fdp_mnist_quick_table_5_3_uses_the_geometric_grid(tmp_path):
