@@ -12,9 +12,38 @@ os.environ.setdefault("EQX_ON_ERROR", "raise")
 # under `pytest -n 2` the two workers start on them and the many short tests fill in at the
 # end, instead of one worker finishing a long test alone.  Order within a module is kept.
 HEAVY_FIRST = (
-    "test_distributed", "test_bsde_experiments", "test_likelihood_experiments", "test_functional_bench",
-    "test_experiments", "test_compare_models", "test_multidevice", "test_classic_gan_training",
+    "test_likelihood_experiments", "test_compare_models", "test_bsde_experiments", "test_distributed",
+    "test_functional_bench", "test_experiments", "test_benchmarks_train", "test_readme", "test_multidevice",
+    "test_benchmarks", "test_classic_gan_training",
 )
+
+
+def _dist_chosen(config) -> bool:
+    args = [*config.invocation_params.args, *os.environ.get("PYTEST_ADDOPTS", "").split()]
+    return any(a in ("--dist", "-d", "--distload") or a.startswith("--dist=") for a in args)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Scheduling only: under `pytest -n N` (xdist's default `--dist load`), hand out tests one at
+    a time in the order above (`loadgroup` without its reordering), instead of `load`'s first
+    chunks of a quarter of each worker's share -- which gave every heavy module to worker 0.
+    Tests that share an expensive module fixture carry `xdist_group` marks, so the fixture runs
+    once.  An explicit `--dist` is left alone."""
+    if getattr(config.option, "dist", "no") == "load" and not _dist_chosen(config):
+        config.option.dist = "loadgroup"
+        config.option.loadscopereorder = False
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get("sdegen_loadgroup"):
+        # a worker parses the command line again, so it would not suffix the group names
+        config.option.loadgroup = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """(xdist, on the controller) tells each worker that the groups are on."""
+    if node.config.option.dist == "loadgroup":
+        node.workerinput["sdegen_loadgroup"] = True
 
 
 def pytest_collection_modifyitems(session, config, items):

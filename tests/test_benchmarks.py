@@ -11,6 +11,7 @@ import math
 import pytest
 
 SMOKE_STEPS = 10
+pytestmark = pytest.mark.xdist_group("bench_samplers_smoke")  # one worker runs the module fixture
 
 
 def _positive_finite(v) -> bool:

@@ -16,6 +16,9 @@ def _positive_finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
+SMOKE = pytest.mark.xdist_group("bench_train_smoke")  # one worker runs the module fixture
+
+
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     from benchmarks import train_throughput as bench  # imported here: pulls in flax and optax
@@ -25,6 +28,7 @@ def smoke(tmp_path_factory):
     return bench, returned, json.loads(out_path.read_text())
 
 
+@SMOKE
 def test_smoke_metadata(smoke):
     _, returned, data = smoke
     assert set(data) >= {"meta", "settings", "precision", "scorenet", "scorenet_plain", "speedup", "flops", "peak", "xla_flags",
@@ -38,6 +42,7 @@ def test_smoke_metadata(smoke):
     assert json.loads(json.dumps(returned)) == data
 
 
+@SMOKE
 def test_smoke_throughput_structure(smoke):
     _, _, data = smoke
     batches = [str(b) for b in data["settings"]["batches"]]
@@ -58,6 +63,7 @@ def test_smoke_throughput_structure(smoke):
         assert "not installed" in data["torch_peer"]["reason"] and data["vs_torch"] == {}
 
 
+@SMOKE
 def test_smoke_flops_match_the_tutorial_figures(smoke):
     _, _, data = smoke
     flops = data["flops"]["mflop_per_img"]
@@ -70,6 +76,7 @@ def test_smoke_flops_match_the_tutorial_figures(smoke):
         assert 0.9 * 102 < flops[variant]["train"] < 1.1 * 102 + 25 / batch, flops
 
 
+@SMOKE
 def test_smoke_flags_and_precision_sections(smoke):
     _, _, data = smoke
     assert "default" in data["xla_flags"]["results"]

@@ -8,6 +8,9 @@ import os
 
 import pytest
 
+# the tests that share score_mnist --quick run on one xdist worker (conftest.py)
+SCORE_QUICK = pytest.mark.xdist_group("score_mnist_quick")
+
 
 @pytest.fixture(scope="module")
 def score_quick(tmp_path_factory):
@@ -30,6 +33,7 @@ def _finite(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v)
 
 
+@SCORE_QUICK
 def test_score_mnist_quick_writes_the_issue_schema(score_quick):
     """ScoreNet on the embedded digits, --quick (about a minute): the JSON of issue 3."""
     out, result = score_quick
@@ -65,6 +69,7 @@ def test_likelihood_benchmark_smoke(tmp_path):
     assert rows["hutchinson_1"]["time_per_image_over_hutchinson_1"] == 1.0
 
 
+@SCORE_QUICK
 def test_likelihood_mnist_quick(tmp_path, score_ckpt):
     from experiments import likelihood_mnist
 
@@ -78,6 +83,7 @@ def test_likelihood_mnist_quick(tmp_path, score_ckpt):
     assert "| ScoreNet" in (out / "likelihood_mnist_quick.md").read_text()
 
 
+@SCORE_QUICK
 def test_controllable_mnist_quick(tmp_path, score_ckpt):
     from experiments import controllable_mnist
 
