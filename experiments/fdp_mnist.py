@@ -21,10 +21,11 @@ baseline, each a set of cells trained under the same budget and sampled with the
 
 Every cell is sampled with a predictor–corrector: Algorithm 3's Euler step (driftless) or the
 reverse-diffusion step (general SDE), one Langevin corrector step per grid step (preconditioned
-by the noise covariance), ending with the denoiser's output (`denoise=True`).  The coordinate
-denoisers (modulation, meta) are also sampled on a 64×64 grid (the SDE carried there with its
+by the noise covariance), ending with the denoiser's output (`denoise=True`).  The modulation
+network (and with `--fine-grid-meta` the meta baseline, whose 3 inner SGD steps per NFE make
+it ≈ 45 min more on 2 CPUs) is also sampled on a 64×64 grid (the SDE carried there with its
 covariance resampled spectrally, `FourierSDE.on_grid`; the denoiser reads x_t resampled to
-32×32 and answers at the 64×64 coordinates, `sg.nets.denoiser_on_grid`), and complete held-out
+32×32 and answers at the 64×64 coordinates, `sg.nets.denoiser_on_grid`), and completes held-out
 32×32 digits at 64×64 (super-resolution: the 32×32 grid's modes imputed in the Fourier basis,
 `sg.controllable.impute(..., in_state=True)`).
 
@@ -111,6 +112,7 @@ class Config:
     horizon_scale: float = 1.5  # also sample R̂ models of Table 5.2 from scale × T (0 to skip)
     num_samples: int = 256
     fine_grid: int = 64  # also sample coordinate denoisers at this resolution, and super-resolve (0: skip)
+    fine_grid_meta: bool = False  # the meta baseline too (its 3 inner SGD steps per NFE: ≈ 45 min more here)
     fine_samples: int = 64
     mse_images: int = 256  # held-out digits for the denoising MSE
     chunk_size: int = 64  # denoiser evaluations per chunk while sampling
@@ -239,7 +241,7 @@ def _signature(cfg: Config, cell: Cell) -> dict:
     if cell.model == "uvit":
         skip += ("latent_dim", "siren_width", "siren_depth", "inner_steps", "inner_lr", "learn_inner_lr")
     if cell.model != "meta":
-        skip += ("inner_steps", "inner_lr", "learn_inner_lr", "meta_train_steps")
+        skip += ("inner_steps", "inner_lr", "learn_inner_lr", "meta_train_steps", "fine_grid_meta")
     return json.loads(json.dumps({**{k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip},
                                   "cell": dataclasses.asdict(cell)}))
 
@@ -376,7 +378,7 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict
         row.update(sample_and_score(cfg, cell, s, denoiser, x_test, suffix, f"{what}, T={s.T:g}", cfg.num_samples))
     mse, row["denoising_figure"] = denoising(cfg, name, sde, denoiser, x_test)
     row.update(mse)
-    if cfg.fine_grid and cell.model != "uvit" and cell.sde == "general":
+    if cfg.fine_grid and cell.sde == "general" and (cell.model == "modulation" or (cell.model == "meta" and cfg.fine_grid_meta)):
         hw = (cfg.fine_grid, cfg.fine_grid)
         fine_sde = make_sde(cell, x_train, hw)
         fine = sg.nets.denoiser_on_grid(training.model(*train.distributed.local_copy((state.ema_params, state.constants))))

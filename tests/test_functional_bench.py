@@ -90,7 +90,8 @@ def test_fdp_mnist_quick_table_5_1_then_meta_reuses_the_shared_cell(tmp_path):
     meta_rows = {r["cell"]: r for r in json.loads((out / "fdp_meta_quick.json").read_text())["rows"]}
     assert set(meta_rows) == {"modulation_coloured", "meta_coloured"}
     assert meta_rows["modulation_coloured"]["fid"] == mod["fid"]  # reused, not retrained
-    assert meta_rows["meta_coloured"]["train_steps_this_run"] == 10 and _pos(meta_rows["meta_coloured"]["fid_48x48"])
+    assert meta_rows["meta_coloured"]["train_steps_this_run"] == 10 and _pos(meta_rows["meta_coloured"]["fid"])
+    assert "fid_48x48" not in meta_rows["meta_coloured"]  # the baseline's fine grid is opt-in (--fine-grid-meta)
     assert "s/step" in (out / "fdp_meta_quick.md").read_text()
 
 
