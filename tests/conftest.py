@@ -27,7 +27,7 @@ def _dist_chosen(config) -> bool:
 def pytest_configure(config):
     """Scheduling only: under `pytest -n N` (xdist's default `--dist load`), hand out tests one at
     a time in the order above (`loadgroup` without its reordering), instead of `load`'s first
-    chunks of a quarter of each worker's share -- which gave every heavy module to worker 0.
+    chunks of a quarter of each worker's share (worker 0's first chunk held every heavy module).
     Tests that share an expensive module fixture carry `xdist_group` marks, so the fixture runs
     once.  An explicit `--dist` is left alone."""
     if getattr(config.option, "dist", "no") == "load" and not _dist_chosen(config):
