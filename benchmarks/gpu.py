@@ -78,7 +78,7 @@ def run_one(module: str, argv: list[str], out: Path, limit_s: float) -> dict:
     except subprocess.TimeoutExpired as e:
         status, rc = "timed_out", None
         output = "".join(s.decode() if isinstance(s, bytes) else (s or "") for s in (e.stdout, e.stderr))
-    return {"command": " ".join(["python", "-m", module, *argv, "--out", str(out)]), "status": status,
+    return {"command": " ".join(["python", *cmd[1:]]), "status": status,
             "returncode": rc, "wall_s": time.perf_counter() - t0, "limit_s": limit_s,
             "json": str(out) if status == "ok" and out.exists() else None, "output_tail": output[-4000:]}
 

@@ -18,9 +18,10 @@ def test_refuses_a_cpu_backend_and_names_the_flag(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_bad_budget_is_named():
+def test_bad_budget_is_named(capsys):
     with pytest.raises(SystemExit):
         gpu.parse(["--budget-s", "0"])
+    assert "--budget-s must be positive, got 0" in capsys.readouterr().err
 
 
 def test_each_benchmark_runs_apart_and_the_summary_keeps_every_status(tmp_path, monkeypatch):
