@@ -32,6 +32,7 @@ import sdegen_jax as sg
 from experiments._cli import parse_config, start_metadata
 from sdegen_jax import metrics, plots
 from sdegen_jax.metrics.sampler_suite import distance
+from sdegen_jax.provenance import code_version
 from sdegen_jax.results import markdown_table, write_json, write_results
 
 NAME = "nfe_frontier"
@@ -100,20 +101,6 @@ def leader(rows, quality: str, nfe: int, higher_is_better: bool = False):
     return dict(method=pick["method"], nfe=pick["nfe"], value=pick[quality])
 
 
-def _library_version() -> str:
-    """The git tree of sdegen_jax/ (plus a hash of its uncommitted diff): cached settings are
-    reused only by the same library code."""
-    import hashlib
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout
-
-    return git("rev-parse", "HEAD:sdegen_jax").strip() + hashlib.sha1(git("diff", "HEAD", "--", "sdegen_jax").encode()).hexdigest()[:8]
-
-
 def _cached(cfg: Config, name: str, compute):
     """compute() once per setting: its result is kept in cfg.cache_dir (keyed by the settings
     that change it), so an interrupted run resumes at the first unfinished setting."""
@@ -123,7 +110,7 @@ def _cached(cfg: Config, name: str, compute):
     import json
 
     ident = json.dumps([name, cfg.nfes, cfg.samplers, cfg.n, cfg.seed, cfg.mnist_samplers, cfg.mnist_nfes,
-                        cfg.mnist_samples, cfg.mnist_checkpoint_dir, _library_version()])
+                        cfg.mnist_samples, cfg.mnist_checkpoint_dir, code_version()])
     path = os.path.join(cfg.cache_dir, name.replace("/", "_") + "_" + hashlib.sha1(ident.encode()).hexdigest()[:10] + ".json")
     if os.path.exists(path):
         with open(path) as f:

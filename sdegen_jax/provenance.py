@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["OUTPUT_PATHS", "git_state", "command_line", "run_metadata"]
+__all__ = ["OUTPUT_PATHS", "git_state", "code_version", "command_line", "run_metadata"]
 
 # Paths a run writes into; changes there do not make the code dirty.
 OUTPUT_PATHS = ("results",)
@@ -56,6 +56,23 @@ def git_state(path: str | os.PathLike | None = None) -> dict:
         "dirty_files": files,
         "toplevel": str(top_path),
     }
+
+
+def code_version(path: str | os.PathLike | None = None) -> str | None:
+    """An identifier of the code under the directory `path` (by default this package): the git
+    tree of that directory at HEAD plus a hash of its uncommitted diff, so two checkouts whose
+    files there agree give the same string whatever else differs.  A cache keyed by it is reused
+    only by the same code.  None outside a git checkout or without git.
+    """
+    start = Path(path) if path is not None else Path(__file__).resolve().parent
+    start = start if start.is_dir() else start.parent
+    tree = _git(["rev-parse", "HEAD:./"], start)
+    diff = _git(["diff", "HEAD", "--", "."], start)
+    if tree is None or diff is None:
+        return None
+    import hashlib
+
+    return tree.strip() + "+" + hashlib.sha1(diff.encode()).hexdigest()[:8]
 
 
 def command_line() -> str:

@@ -6,6 +6,7 @@ Structure and loose sanity bounds only: the numbers that matter are in results/t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -100,6 +101,19 @@ def test_nfe_frontier_quick(tmp_path):
     assert setting["leader_20"]["method"] == "dpmpp_2m"
     assert all(os.path.getsize(f) > 10_000 for f in result["toy"] and data["figures"])
     assert "NFE within 10 %" in (tmp_path / "nfe_frontier_quick.md").read_text()
+
+
+def test_nfe_frontier_cache_resumes_a_setting_once_per_settings_and_code(tmp_path):
+    """A finished setting is read back, not recomputed; other settings get their own entry."""
+    from experiments import nfe_frontier
+
+    calls = []
+    cfg = nfe_frontier.Config(cache_dir=str(tmp_path))
+    compute = lambda: calls.append(1) or {"w1": 0.25}  # noqa: E731
+    assert nfe_frontier._cached(cfg, "mixture_1d/vp/p_T", compute) == {"w1": 0.25}
+    assert nfe_frontier._cached(cfg, "mixture_1d/vp/p_T", compute) == {"w1": 0.25} and len(calls) == 1
+    nfe_frontier._cached(dataclasses.replace(cfg, n=10), "mixture_1d/vp/p_T", compute)
+    assert len(calls) == 2 and len(os.listdir(tmp_path)) == 2
 
 
 def test_discrete_mnist_quick(tmp_path):

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from sdegen_jax.provenance import git_state, run_metadata
+from sdegen_jax.provenance import code_version, git_state, run_metadata
 
 
 def _git(repo, *args):
@@ -55,3 +55,21 @@ def test_run_metadata_records_command_and_git():
     assert meta["command"] == "python -m experiments.x --quick"
     assert set(meta["git"]) == {"commit", "dirty", "dirty_files", "toplevel"}
     assert meta["versions"]["jax"] and meta["devices"]
+
+
+def test_code_version_follows_the_directory_and_nothing_else(tmp_path):
+    repo = _repo(tmp_path)
+    clean = code_version(repo / "pkg")
+    assert clean is not None and clean.endswith("+" + "da39a3ee")  # sha1 of the empty diff
+    (repo / "results" / "r.json").write_text('{"w1": 0.5}\n')  # outside pkg/: same code
+    (repo / "other.py").write_text("z = 0\n")
+    assert code_version(repo / "pkg") == clean
+    (repo / "pkg" / "code.py").write_text("x = 2\n")  # uncommitted change in pkg/
+    edited = code_version(repo / "pkg")
+    assert edited != clean and edited.split("+")[0] == clean.split("+")[0]
+    _git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "x = 2")
+    committed = code_version(repo / "pkg")  # a new tree, an empty diff again
+    assert committed.split("+")[0] != clean.split("+")[0] and committed.endswith("+da39a3ee")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert code_version(outside) is None
