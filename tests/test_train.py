@@ -1,5 +1,8 @@
 """The training layer: optimizer, EMA, sharded step, checkpoints, exact resume, NaN stop."""
 
+import itertools
+import time
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -81,6 +84,40 @@ def test_a_wall_clock_budget_stops_checkpoints_and_resumes_spent(tmp_path):
     ckpt.close()
     with pytest.raises(ValueError, match="max_seconds"):
         train.fit(state0, step, SampledBatches(RING.sample, 32), num_steps=1, mesh=mesh, progress=False, max_seconds=0)
+
+
+class _Pending:
+    """A metric whose computation finishes `delay` seconds after it is first waited for, as an
+    asynchronously dispatched step's output does."""
+
+    def __init__(self, value, delay):
+        self.value, self.delay, self.ready = value, delay, False
+
+    def block_until_ready(self):
+        if not self.ready:
+            time.sleep(self.delay)
+            self.ready = True
+        return self
+
+    def __float__(self):
+        return float(self.block_until_ready().value)
+
+
+def test_the_logged_time_includes_the_work_of_asynchronously_dispatched_steps(tmp_path):
+    mesh, step, state0 = _setup()
+    batch = np.asarray(RING.sample(jax.random.key(0), 32))
+    step(jax.tree_util.tree_map(jnp.copy, state0), train.shard_batch(batch, mesh))  # compiled: a step takes ms
+
+    def slow_step(state, batch):
+        state, metrics = step(state, batch)
+        return state, {**metrics, "loss": _Pending(metrics["loss"], 0.5)}
+
+    ckpt = train.Checkpointer(str(tmp_path / "ckpt"))
+    log = str(tmp_path / "log.jsonl")
+    train.fit(state0, slow_step, itertools.repeat(batch), num_steps=1, mesh=mesh, checkpointer=ckpt, log_path=log,
+              log_every=1, progress=False)
+    ckpt.close()
+    assert 0.5 <= train.read_log(log)[-1]["train_seconds"] < 5.0
 
 
 def test_loss_decreases_and_log_is_written(tmp_path):

@@ -86,6 +86,11 @@ def fit(
             n_last += len(jax.tree_util.tree_leaves(batch)[0]) * jax.process_count()  # global examples
             state, metrics = train_step(state, shard_batch(batch, mesh))
             done = step + 1
+            saving = checkpointer is not None and (done % checkpoint_every == 0 or done == num_steps)
+            if done % log_every == 0 or done == num_steps or saving:
+                # Steps are dispatched asynchronously: wait for this one before reading the clock,
+                # or the logged and checkpointed train_seconds miss the work still queued.
+                jax.block_until_ready(metrics)
             seconds = spent + time.perf_counter() - t_start
             out_of_time = max_seconds is not None and seconds >= max_seconds
             if max_seconds is not None and jax.process_count() > 1:
@@ -103,7 +108,7 @@ def fit(
                     log.write(json.dumps({"step": done, **metrics}) + "\n")
                     log.flush()
             bar.update(1)
-            if checkpointer is not None and (done % checkpoint_every == 0 or done == num_steps or out_of_time):
+            if saving or (checkpointer is not None and out_of_time):
                 check_finite(float(metrics["loss"]), done)
                 meta = {"data": batches.state_dict()} if hasattr(batches, "state_dict") else {}
                 meta["train_seconds"] = seconds
