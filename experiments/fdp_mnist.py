@@ -467,9 +467,10 @@ def main(argv=None) -> dict:
                 f"meta-learning baseline ({cfg.inner_steps} inner SGD steps, "
                 f"{'Meta-SGD learned' if cfg.learn_inner_lr else 'fixed'} rates from {cfg.inner_lr:g}), the reverse-diffusion predictor",
     }[cfg.table]
+    meta_steps = cfg.meta_train_steps or cfg.train_steps
     md = "\n\n".join([
         f"Seed 003 Table {cfg.table} on this machine: {settings}, on {cfg.dataset} 32×32. Every cell: {cfg.train_steps} Adam "
-        f"steps{f' (the meta-learning baseline {cfg.meta_train_steps}: the same wall-clock)' if cfg.table == 'meta' else ''} at batch {cfg.batch_size} (lr {cfg.learning_rate:g}); sampled with {cfg.corrector_steps} Langevin corrector "
+        f"steps{f' (the meta-learning baseline {meta_steps}: the modulation network’s wall-clock if a baseline step costs {cfg.train_steps / meta_steps:.1f} of its steps; the s/step column says what each cost where it was trained)' if cfg.table == 'meta' else ''} at batch {cfg.batch_size} (lr {cfg.learning_rate:g}); sampled with {cfg.corrector_steps} Langevin corrector "
         f"step per grid step, {cfg.sample_steps} grid steps, denoised end, {cfg.num_samples} samples.  FID/IS use the "
         "project's MNIST classifier and are NOT comparable with the thesis's Inception FID (its figures: `thesis FID`).  "
         "MSE: denoising error of held-out digits at t = fraction × T.  Times are wall-clock on this run's machine (the "
