@@ -354,7 +354,7 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict
     start_step = ckpt.latest_step() or 0
     log_path = os.path.join(cell_dir, "log.jsonl")
     num_steps = cell.steps or cfg.train_steps
-    # At least 4 checkpoints per cell: a short cell of slow steps (meta: 220 at ≈ 12 s here)
+    # At least 4 checkpoints per cell: a short cell of slow steps (meta: 220 at ≈ 27 s on 2 CPUs)
     # would otherwise save only at its end and an interruption would lose all of it.
     checkpoint_every = min(cfg.checkpoint_every, -(-num_steps // 4))
     t0 = time.perf_counter()

@@ -114,10 +114,19 @@ def test_the_logged_time_includes_the_work_of_asynchronously_dispatched_steps(tm
 
     ckpt = train.Checkpointer(str(tmp_path / "ckpt"))
     log = str(tmp_path / "log.jsonl")
-    train.fit(state0, slow_step, itertools.repeat(batch), num_steps=1, mesh=mesh, checkpointer=ckpt, log_path=log,
-              log_every=1, progress=False)
+    train.fit(jax.tree_util.tree_map(jnp.copy, state0), slow_step, itertools.repeat(batch), num_steps=1, mesh=mesh,
+              checkpointer=ckpt, log_path=log, log_every=1, progress=False)
     ckpt.close()
     assert 0.5 <= train.read_log(log)[-1]["train_seconds"] < 5.0
+
+    # A wall-clock budget that runs out between log steps: its checkpoint and log row count the
+    # step's work too (0.3 s of dispatching, then 0.5 s to finish the step that crossed it).
+    log = str(tmp_path / "budget.jsonl")
+    ckpt = train.Checkpointer(str(tmp_path / "budget_ckpt"))
+    train.fit(jax.tree_util.tree_map(jnp.copy, state0), slow_step, itertools.repeat(batch), num_steps=10**6, mesh=mesh,
+              checkpointer=ckpt, log_path=log, log_every=10**6, progress=False, max_seconds=0.3)
+    ckpt.close()
+    assert 0.8 <= train.read_log(log)[-1]["train_seconds"] < 5.0
 
 
 def test_loss_decreases_and_log_is_written(tmp_path):

@@ -87,12 +87,16 @@ def fit(
             state, metrics = train_step(state, shard_batch(batch, mesh))
             done = step + 1
             saving = checkpointer is not None and (done % checkpoint_every == 0 or done == num_steps)
-            if done % log_every == 0 or done == num_steps or saving:
+            synced = done % log_every == 0 or done == num_steps or saving
+            if synced:
                 # Steps are dispatched asynchronously: wait for this one before reading the clock,
                 # or the logged and checkpointed train_seconds miss the work still queued.
                 jax.block_until_ready(metrics)
             seconds = spent + time.perf_counter() - t_start
             out_of_time = max_seconds is not None and seconds >= max_seconds
+            if out_of_time and not synced:  # the budget's checkpoint records the finished work too
+                jax.block_until_ready(metrics)
+                seconds = spent + time.perf_counter() - t_start
             if max_seconds is not None and jax.process_count() > 1:
                 # Every process must stop at the same step: process 0's clock decides, at log steps.
                 out_of_time = done % log_every == 0 and bool(broadcast_one_to_all(np.asarray(out_of_time)))
