@@ -14,10 +14,11 @@ baseline, each a set of cells trained under the same budget and sampled with the
   training times and a geometric sampling grid (`time_geometric`), T in {20, 100, 1000}.
 - `--table meta`: the modulation network against the meta-learning baseline (Franzese et al.;
   eq. 4.1–4.2: 3 inner SGD steps from a learned start, Meta-SGD rates) under the general SDE
-  with coloured noise, at the same wall-clock budget: the baseline's step costs ≈ 7 of the
-  modulation network's on 2 CPUs (second-order gradients through 3 SIREN fits), so it gets
-  `meta_train_steps` = 220 steps against 1500; denoising MSE at several t, the training time per
-  step, classifier-FID/IS.
+  with coloured noise, at a budget meant as the same wall-clock: the baseline's step (second-order
+  gradients through 3 SIREN fits) was timed at ≈ 7 of the modulation network's on one 2-CPU
+  machine, so it gets `meta_train_steps` = 220 steps against 1500 (on another machine a baseline
+  step took ≈ 27 s, so compare the s/step column); denoising MSE at several t, the training time
+  per step, classifier-FID/IS.
 
 Every cell is sampled with a predictor–corrector: Algorithm 3's Euler step (driftless) or the
 reverse-diffusion step (general SDE), one Langevin corrector step per grid step (preconditioned
