@@ -15,6 +15,7 @@ the pathspecs taken from the repository's top level, whatever the current direct
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -70,8 +71,6 @@ def code_version(path: str | os.PathLike | None = None) -> str | None:
     diff = _git(["diff", "HEAD", "--", "."], start)
     if tree is None or diff is None:
         return None
-    import hashlib
-
     return tree.strip() + "+" + hashlib.sha1(diff.encode()).hexdigest()[:8]
 
 

@@ -60,7 +60,7 @@ def test_run_metadata_records_command_and_git():
 def test_code_version_follows_the_directory_and_nothing_else(tmp_path):
     repo = _repo(tmp_path)
     clean = code_version(repo / "pkg")
-    assert clean is not None and clean.endswith("+" + "da39a3ee")  # sha1 of the empty diff
+    assert clean is not None and clean.endswith("+da39a3ee")  # sha1 of the empty diff
     (repo / "results" / "r.json").write_text('{"w1": 0.5}\n')  # outside pkg/: same code
     (repo / "other.py").write_text("z = 0\n")
     assert code_version(repo / "pkg") == clean

@@ -94,12 +94,12 @@ def fit(
                 jax.block_until_ready(metrics)
             seconds = spent + time.perf_counter() - t_start
             out_of_time = max_seconds is not None and seconds >= max_seconds
-            if out_of_time and not synced:  # the budget's checkpoint records the finished work too
-                jax.block_until_ready(metrics)
-                seconds = spent + time.perf_counter() - t_start
             if max_seconds is not None and jax.process_count() > 1:
                 # Every process must stop at the same step: process 0's clock decides, at log steps.
                 out_of_time = done % log_every == 0 and bool(broadcast_one_to_all(np.asarray(out_of_time)))
+            if out_of_time and not synced:  # the budget's checkpoint records the finished work too
+                jax.block_until_ready(metrics)
+                seconds = spent + time.perf_counter() - t_start
             if done % log_every == 0 or done == num_steps or out_of_time:
                 metrics = {k: float(v) for k, v in metrics.items()}
                 check_finite(metrics["loss"], done)
