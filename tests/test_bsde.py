@@ -129,6 +129,36 @@ def test_mmd_of_a_sample_with_itself():
     assert abs(np.mean(vals)) < 4 * np.std(vals) / math.sqrt(len(vals))
 
 
+@pytest.mark.parametrize("unbiased", [False, True])
+@pytest.mark.parametrize("offset", [0.0, 3.0])
+def test_mmd_in_float32_matches_pairwise_differences_in_float64(unbiased, offset):
+    """MNIST-like batches (784 pixels, mostly −1): the Gram formula |x|² + |y|² − 2x·y cancels
+    |x|² ≈ 600 down to d² ≈ 100, and k is steepest at d² = 0, where the V-statistic's diagonal sits.
+    Before the self-pairs' diagonal was set to exactly 0 and the samples centred, float32 was off
+    by 8e-4 (offset 0) and 4e-3 (offset 3) relative in the V-statistic, 7e-6 in the U-statistic
+    at offset 3: the round-off that split BSDE-Gen's first loss on 1 and 8 devices by 6e-4 on CI."""
+    rng = np.random.default_rng(0)
+
+    def digits(n, ink):
+        on = rng.random((n, 784)) < ink
+        return np.where(on, rng.uniform(-1, 1, (n, 784)), -1.0) + offset
+
+    x, y = digits(48, 0.1), digits(64, 0.3)  # two laws, so that MMD² is well away from 0
+
+    def mean_k(u, v, same):
+        d2 = ((u[:, None] - v[None]) ** 2).sum(-1)
+        k = sum(a * a / (a * a + d2) for a in (0.2, 0.5, 0.9, 1.3))
+        if same and unbiased:
+            return (k.sum() - np.trace(k)) / (len(u) * (len(u) - 1))
+        return k.mean()
+
+    exact = mean_k(x, x, True) + mean_k(y, y, True) - 2 * mean_k(x, y, False)
+    value = losses.mmd2(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32), unbiased=unbiased)
+    np.testing.assert_allclose(float(value), exact, rtol=2e-6)
+    chunked = losses.mmd2(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32), unbiased=unbiased, chunk_size=20)
+    np.testing.assert_allclose(float(chunked), exact, rtol=2e-6)
+
+
 @pytest.mark.parametrize("shift", [0.5, 1.5])
 def test_rbf_mmd_between_gaussians_matches_the_closed_form(shift):
     """The unbiased estimator's mean over independent draws equals the closed form (within 4
