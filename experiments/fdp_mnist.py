@@ -39,7 +39,8 @@ FID, docs/metrics.md); denoising MSE of held-out digits at t = 0.01, 0.1, 0.5 an
 Cells resume from their checkpoints (`checkpoints/fdp_mnist/<cell>`), and a finished cell's
 figures are kept in `results/fdp_cells/<cell>.json` with the provenance of the run that made
 them, so an interrupted table completes on the next run, on this machine or (the cell files
-being committed with the results) on a fresh checkout; a cell that two tables share (the
+being committed with the results) on a fresh checkout; sampling saves its finished blocks of
+`--chunk-size` samples there too and resumes at the next; a cell that two tables share (the
 modulation network with coloured noise in 5.1 and meta) is trained once.
 
     python -m experiments.fdp_mnist --table 5.2            # the full table (hours on 2 CPUs)
@@ -49,6 +50,7 @@ modulation network with coloured noise in 5.1 and meta) is trained once.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -116,7 +118,7 @@ class Config:
     fine_grid_meta: bool = False  # the meta baseline too (its 3 inner SGD steps per NFE: ≈ 45 min more here)
     fine_samples: int = 64
     mse_images: int = 256  # held-out digits for the denoising MSE
-    chunk_size: int = 64  # denoiser evaluations per chunk while sampling
+    chunk_size: int = 64  # denoiser evaluations per chunk while sampling; samples are drawn and saved this many at a time
     seed: int = 0
     checkpoint_dir: str = "checkpoints/fdp_mnist"
     checkpoint_every: int = 250  # at most; every cell saves at least 4 times
@@ -247,20 +249,49 @@ def _signature(cfg: Config, cell: Cell) -> dict:
                                   "cell": dataclasses.asdict(cell)}))
 
 
-def sample_and_score(cfg: Config, cell: Cell, sde, denoiser, x_test, suffix: str, title: str, n: int) -> dict:
+def sample_blocks(cfg: Config, cell: Cell, sde, denoiser, n: int, suffix: str, step: int) -> tuple[np.ndarray, int, float]:
+    """n samples drawn `chunk_size` at a time (block i from `fold_in(key, i)`), each finished
+    block saved under the cell's checkpoint folder, keyed by the training step and the cell's
+    signature: an interrupted sampling (the meta baseline's takes > 1 h on 2 CPUs) resumes at
+    its next block.  Returns the samples, the NFE and the summed sampling seconds of all blocks."""
+    signature = hashlib.sha1(json.dumps(_signature(cfg, cell), sort_keys=True).encode()).hexdigest()[:12]
+    folder = os.path.join(cfg.checkpoint_dir, cell.name, "samples", f"samples{suffix}_step{step}_{signature}")
     score = F.score_from_denoiser(sde, denoiser)
-    t1 = time.perf_counter()
-    x, info = sg.sample_with_info(jax.random.key(cfg.seed + 1), sde, score, sde.shape, n, method=sampler(cfg, cell),
-                                  steps=cfg.sample_steps, eps=cfg.eps, denoise=True, chunk_size=cfg.chunk_size)
-    x = np.clip(np.asarray(x), -1.0, 1.0)
-    sample_s = time.perf_counter() - t1
+    blocks = -(-n // cfg.chunk_size)
+    size = -(-n // blocks)  # equal blocks: one compiled program
+    xs, nfe, seconds = [], 0, 0.0
+    for i in range(blocks):
+        path = os.path.join(folder, f"block{i:04d}.npz")
+        if os.path.exists(path):
+            with np.load(path) as z:
+                x, nfe, sec = z["x"], int(z["nfe"]), float(z["seconds"])
+        else:
+            t1 = time.perf_counter()
+            x, info = sg.sample_with_info(jax.random.fold_in(jax.random.key(cfg.seed + 1), i), sde, score, sde.shape, size,
+                                          method=sampler(cfg, cell), steps=cfg.sample_steps, eps=cfg.eps, denoise=True,
+                                          chunk_size=cfg.chunk_size)
+            x, nfe, sec = np.asarray(x), int(info.nfe), time.perf_counter() - t1
+            if jax.process_index() == 0:
+                os.makedirs(folder, exist_ok=True)
+                np.savez(path + ".tmp.npz", x=x, nfe=nfe, seconds=sec)
+                os.replace(path + ".tmp.npz", path)
+            if cfg.progress:
+                print(f"{cell.name}{suffix}: sampled block {i + 1}/{blocks} in {sec:.0f} s", flush=True)
+        xs.append(x)
+        seconds += sec
+    return np.concatenate(xs)[:n], nfe, seconds
+
+
+def sample_and_score(cfg: Config, cell: Cell, sde, denoiser, x_test, suffix: str, title: str, n: int, step: int) -> dict:
+    x, nfe, sample_s = sample_blocks(cfg, cell, sde, denoiser, n, suffix, step)
+    x = np.clip(x, -1.0, 1.0)
     grid = os.path.join(cfg.out_dir, f"{cfg.tag}_{cell.name}{suffix}.png")
-    plots.save_image_grid(x[:64], grid, nrow=8, scale="symmetric", title=f"{title} (NFE {int(info.nfe)})")
+    plots.save_image_grid(x[:64], grid, nrow=8, scale="symmetric", title=f"{title} (NFE {nfe})")
     coarse = x if x.shape[1] == x_test.shape[1] else resampled(x, x_test.shape[1:3])
     coarse = np.clip(coarse, -1.0, 1.0)
     return {f"fid{suffix}": metrics.classifier_fid(coarse, x_test, scale="symmetric"),
             f"is{suffix}": metrics.classifier_inception_score(coarse, scale="symmetric"),
-            f"nfe{suffix}": int(info.nfe), f"sample_s{suffix}": sample_s, f"grid{suffix}": grid}
+            f"nfe{suffix}": nfe, f"sample_s{suffix}": sample_s, f"grid{suffix}": grid}
 
 
 def resampled(images, hw) -> np.ndarray:
@@ -379,7 +410,8 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict
     if cell.horizon_scale:
         horizons.append(("_x%g" % cell.horizon_scale, sde.with_horizon(cell.horizon_scale * cell.T)))
     for suffix, s in horizons:
-        row.update(sample_and_score(cfg, cell, s, denoiser, x_test, suffix, f"{what}, T={s.T:g}", cfg.num_samples))
+        row.update(sample_and_score(cfg, cell, s, denoiser, x_test, suffix, f"{what}, T={s.T:g}", cfg.num_samples,
+                                    int(state.step)))
     mse, row["denoising_figure"] = denoising(cfg, name, sde, denoiser, x_test)
     row.update(mse)
     if cfg.fine_grid and cell.sde == "general" and (cell.model == "modulation" or (cell.model == "meta" and cfg.fine_grid_meta)):
@@ -388,7 +420,7 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict
         fine = sg.nets.denoiser_on_grid(training.model(*train.distributed.local_copy((state.ema_params, state.constants))))
         suffix = f"_{hw[0]}x{hw[1]}"
         row.update(sample_and_score(cfg, cell, fine_sde, fine, x_test, suffix, f"{what}, sampled at {hw[0]}×{hw[1]}",
-                                    cfg.fine_samples))
+                                    cfg.fine_samples, int(state.step)))
         row.update(super_resolution(cfg, cell, fine_sde, fine, x_test))
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     with open(cache, "w") as f:
@@ -474,8 +506,9 @@ def main(argv=None) -> dict:
         f"steps{f' (the meta-learning baseline {meta_steps}: the modulation network’s wall-clock if a baseline step costs {cfg.train_steps / meta_steps:.1f} of its steps; the s/step column says what each cost where it was trained)' if cfg.table == 'meta' else ''} at batch {cfg.batch_size} (lr {cfg.learning_rate:g}); sampled with {cfg.corrector_steps} Langevin corrector "
         f"step per grid step, {cfg.sample_steps} grid steps, denoised end, {cfg.num_samples} samples.  FID/IS use the "
         "project's MNIST classifier and are NOT comparable with the thesis's Inception FID (its figures: `thesis FID`).  "
-        "MSE: denoising error of held-out digits at t = fraction × T.  Times are wall-clock on this run's machine (the "
-        "'this run' part of a resumed cell).",
+        "MSE: denoising error of held-out digits at t = fraction × T.  Times are wall-clock where each cell was computed "
+        "(Provenance): `train s` that run's training (its part of a resumed cell), `sample s` the sum of the sampling "
+        "blocks' times, blocks saved by an interrupted run included.",
         markdown_table(rows, columns(cfg, rows)),
         "Provenance: " + "; ".join(f"{r['cell']} trained and measured at {_short(r.get('computed_at'))}" for r in rows)
         + f"; the table assembled at {_short(meta['git'])}.",

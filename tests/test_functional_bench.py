@@ -111,3 +111,39 @@ def test_fdp_mnist_quick_table_5_3_uses_the_geometric_grid(tmp_path):
         "modulation_white", "modulation_coloured", "uvit_white", "uvit_coloured"]
     with pytest.raises(ValueError, match="unknown table"):
         fdp_mnist.main(["--table", "5.4", "--quick"])
+
+
+def test_fdp_mnist_sampling_resumes_at_its_next_block(tmp_path, monkeypatch):
+    """Finished sampling blocks are kept under the cell's checkpoint folder: a rerun draws only
+    the missing ones, with the same keys, so the samples are the same; another training step
+    (or signature) samples afresh."""
+    import jax.numpy as jnp
+
+    from experiments import fdp_mnist
+    from sdegen_jax import functional as F
+
+    cfg = fdp_mnist.Config(chunk_size=4, sample_steps=3, checkpoint_dir=str(tmp_path), progress=False)
+    cell = fdp_mnist.Cell("c", "driftless", "identity", 1.0, "uvit", "uniform")
+    sde = F.DriftlessSDE((8, 8, 1), None, prior_mean=jnp.zeros((8, 8, 1)), T=1.0)
+
+    def denoiser(x, t):
+        return 0.5 * x
+
+    from experiments._cli import xla_fast_compile
+
+    calls = []
+    real = fdp_mnist.sg.sample_with_info
+    monkeypatch.setattr(fdp_mnist.sg, "sample_with_info", lambda *a, **k: calls.append(a[4]) or real(*a, **k))
+    with xla_fast_compile():  # three small compiles (each call builds its score closure)
+        x, nfe, seconds = fdp_mnist.sample_blocks(cfg, cell, sde, denoiser, 10, "", 7)
+        assert x.shape == (10, 8, 8, 1) and calls == [4, 4, 4] and nfe == 2 * (3 - 1) + 1 and _pos(seconds)
+        (folder,) = (tmp_path / "c" / "samples").iterdir()
+        assert sorted(p.name for p in folder.iterdir()) == ["block0000.npz", "block0001.npz", "block0002.npz"]
+        (folder / "block0001.npz").unlink()  # interrupted while drawing block 1
+        calls.clear()
+        again, nfe_again, _ = fdp_mnist.sample_blocks(cfg, cell, sde, denoiser, 10, "", 7)
+        assert calls == [4] and nfe_again == nfe
+        assert (again == x).all()
+        calls.clear()
+        fdp_mnist.sample_blocks(cfg, cell, sde, denoiser, 10, "", 8)  # retrained further: sampled afresh
+        assert calls == [4, 4, 4]
