@@ -100,9 +100,9 @@ def mmd2(x, y, *, kernel=None, unbiased: bool = False, chunk_size: int | None = 
     # cancellation in |x|² + |y|² − 2 x·y (MNIST in [−1, 1] has |x|² ≈ 600 against d² ≈ 100).
     center = jax.lax.stop_gradient((jnp.sum(x, 0) + jnp.sum(y, 0)) / (m + n))
     x, y = x - center, y - center
-    self_pairs = m * (m - 1) if unbiased else m * m, n * (n - 1) if unbiased else n * n
-    kxx = _kernel_sum(kernel, x, x, chunk_size, same=True, exclude_diagonal=unbiased) / self_pairs[0]
-    kyy = _kernel_sum(kernel, y, y, chunk_size, same=True, exclude_diagonal=unbiased) / self_pairs[1]
+    pairs_x, pairs_y = (m * (m - 1), n * (n - 1)) if unbiased else (m * m, n * n)
+    kxx = _kernel_sum(kernel, x, x, chunk_size, same=True, exclude_diagonal=unbiased) / pairs_x
+    kyy = _kernel_sum(kernel, y, y, chunk_size, same=True, exclude_diagonal=unbiased) / pairs_y
     kxy = _kernel_sum(kernel, x, y, chunk_size) / (m * n)
     return kxx + kyy - 2.0 * kxy
 
