@@ -59,6 +59,15 @@ def fast_compile_when_quick(main):
     return wrapped
 
 
+def settings_key(settings) -> str:
+    """A short, stable name for JSON-able `settings` (sha1 of their sorted JSON, 10 hex digits):
+    the file or folder key under which a resumable run keeps work done with those settings."""
+    import hashlib
+    import json
+
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
 def start_metadata(name: str, argv=None) -> dict:
     """The provenance of a run, taken at its start (commit, dirty flag, versions, devices)."""
     from sdegen_jax.provenance import run_metadata

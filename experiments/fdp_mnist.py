@@ -50,7 +50,6 @@ modulation network with coloured noise in 5.1 and meta) is trained once.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -62,7 +61,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import command_for, fast_compile_when_quick, parse_config, start_metadata
+from experiments._cli import command_for, fast_compile_when_quick, parse_config, settings_key, start_metadata
 from sdegen_jax import functional as F
 from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
@@ -254,9 +253,9 @@ def sample_blocks(cfg: Config, cell: Cell, sde, denoiser, n: int, suffix: str, s
     block saved under the cell's checkpoint folder, keyed by the training step and the cell's
     signature: an interrupted sampling (the meta baseline's takes > 1 h on 2 CPUs) resumes at
     its next block.  Returns the samples, the NFE and the summed sampling seconds of all blocks."""
-    signature = hashlib.sha1(json.dumps(_signature(cfg, cell), sort_keys=True).encode()).hexdigest()[:12]
-    folder = os.path.join(cfg.checkpoint_dir, cell.name, "samples", f"samples{suffix}_step{step}_{signature}")
-    score = F.score_from_denoiser(sde, denoiser)
+    folder = os.path.join(cfg.checkpoint_dir, cell.name, "samples",
+                          f"samples{suffix}_step{step}_{settings_key(_signature(cfg, cell))}")
+    score, method, key = F.score_from_denoiser(sde, denoiser), sampler(cfg, cell), jax.random.key(cfg.seed + 1)
     blocks = -(-n // cfg.chunk_size)
     size = -(-n // blocks)  # equal blocks: one compiled program
     xs, nfe, seconds = [], 0, 0.0
@@ -267,9 +266,8 @@ def sample_blocks(cfg: Config, cell: Cell, sde, denoiser, n: int, suffix: str, s
                 x, nfe, sec = z["x"], int(z["nfe"]), float(z["seconds"])
         else:
             t1 = time.perf_counter()
-            x, info = sg.sample_with_info(jax.random.fold_in(jax.random.key(cfg.seed + 1), i), sde, score, sde.shape, size,
-                                          method=sampler(cfg, cell), steps=cfg.sample_steps, eps=cfg.eps, denoise=True,
-                                          chunk_size=cfg.chunk_size)
+            x, info = sg.sample_with_info(jax.random.fold_in(key, i), sde, score, sde.shape, size, method=method,
+                                          steps=cfg.sample_steps, eps=cfg.eps, denoise=True, chunk_size=cfg.chunk_size)
             x, nfe, sec = np.asarray(x), int(info.nfe), time.perf_counter() - t1
             if jax.process_index() == 0:
                 os.makedirs(folder, exist_ok=True)

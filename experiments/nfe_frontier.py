@@ -29,7 +29,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 import sdegen_jax as sg
-from experiments._cli import parse_config, start_metadata
+from experiments._cli import parse_config, settings_key, start_metadata
 from sdegen_jax import metrics, plots
 from sdegen_jax.metrics.sampler_suite import distance
 from sdegen_jax.provenance import code_version
@@ -106,12 +106,11 @@ def _cached(cfg: Config, name: str, compute):
     that change it), so an interrupted run resumes at the first unfinished setting."""
     if not cfg.cache_dir:
         return compute()
-    import hashlib
     import json
 
-    ident = json.dumps([name, cfg.nfes, cfg.samplers, cfg.n, cfg.seed, cfg.mnist_samplers, cfg.mnist_nfes,
-                        cfg.mnist_samples, cfg.mnist_checkpoint_dir, code_version()])
-    path = os.path.join(cfg.cache_dir, name.replace("/", "_") + "_" + hashlib.sha1(ident.encode()).hexdigest()[:10] + ".json")
+    ident = [name, cfg.nfes, cfg.samplers, cfg.n, cfg.seed, cfg.mnist_samplers, cfg.mnist_nfes, cfg.mnist_samples,
+             cfg.mnist_checkpoint_dir, code_version()]
+    path = os.path.join(cfg.cache_dir, name.replace("/", "_") + "_" + settings_key(ident) + ".json")
     if os.path.exists(path):
         with open(path) as f:
             return json.load(f)

@@ -120,6 +120,7 @@ def test_fdp_mnist_sampling_resumes_at_its_next_block(tmp_path, monkeypatch):
     import jax.numpy as jnp
 
     from experiments import fdp_mnist
+    from experiments._cli import xla_fast_compile
     from sdegen_jax import functional as F
 
     cfg = fdp_mnist.Config(chunk_size=4, sample_steps=3, checkpoint_dir=str(tmp_path), progress=False)
@@ -128,8 +129,6 @@ def test_fdp_mnist_sampling_resumes_at_its_next_block(tmp_path, monkeypatch):
 
     def denoiser(x, t):
         return 0.5 * x
-
-    from experiments._cli import xla_fast_compile
 
     calls = []
     real = fdp_mnist.sg.sample_with_info
