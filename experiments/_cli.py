@@ -68,6 +68,33 @@ def settings_key(settings) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
+def check_resumable(checkpoint_dir: str, settings: dict, *, has_checkpoint: bool) -> None:
+    """Refuse to resume checkpoints in `checkpoint_dir` trained under other `settings` (JSON-able:
+    what the trained parameters depend on).  The settings are recorded in
+    `checkpoint_dir/training_settings.json` when training starts; a resume compares them and
+    raises, naming the fields that differ, instead of silently continuing another model."""
+    import json
+    import os
+
+    path = os.path.join(checkpoint_dir, "training_settings.json")
+    settings = json.loads(json.dumps(settings))  # tuples as lists, as they are read back
+    if os.path.exists(path):
+        with open(path) as f:
+            recorded = json.load(f)
+        differ = sorted(k for k in set(recorded) | set(settings) if recorded.get(k) != settings.get(k))
+        if differ:
+            raise ValueError(f"{checkpoint_dir} holds checkpoints trained with other settings ({', '.join(differ)} "
+                             f"differ: {[(k, recorded.get(k), settings.get(k)) for k in differ]}); pass --fresh to "
+                             "retrain them, or give another --checkpoint-dir.")
+        return
+    if has_checkpoint:
+        print(f"note: {checkpoint_dir} does not record the settings its checkpoints were trained with "
+              "(written before they were recorded); resuming it as trained with the current ones.", flush=True)
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+
+
 def start_metadata(name: str, argv=None) -> dict:
     """The provenance of a run, taken at its start (commit, dirty flag, versions, devices)."""
     from sdegen_jax.provenance import run_metadata

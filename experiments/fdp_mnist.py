@@ -61,7 +61,7 @@ import numpy as np
 from flax import nnx
 
 import sdegen_jax as sg
-from experiments._cli import command_for, fast_compile_when_quick, parse_config, settings_key, start_metadata
+from experiments._cli import check_resumable, command_for, fast_compile_when_quick, parse_config, settings_key, start_metadata
 from sdegen_jax import functional as F
 from sdegen_jax import metrics, plots, train
 from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
@@ -107,6 +107,7 @@ class Config:
     inner_steps: int = 3  # the meta-learning baseline's inner SGD steps
     inner_lr: float = 1e-2  # its initial inner learning rate
     learn_inner_lr: bool = True  # Meta-SGD: inner rates learned per modulation (False: fixed)
+    inner_lr_range: tuple[float, float] = (0.0, 1.0)  # learned rates are clipped to this range (functa's)
     meta_train_steps: int = 220  # the baseline's steps: the modulation cell's wall-clock budget (0: train_steps)
     sample_steps: int = 100  # grid steps; NFE = 2 (steps − 1) + 1 with the corrector and the denoised end
     corrector_steps: int = 1
@@ -226,8 +227,8 @@ def _construct_model(cfg: Config, cell: Cell, sde, data_var: float):
                                           num_heads=cfg.num_heads, patch_size=cfg.patch_size,
                                           input_scale=input_scale(sde, data_var), rngs=rngs)
     return sg.nets.MetaSirenDenoiser(size, channels, inner_steps=cfg.inner_steps, inner_lr=cfg.inner_lr,
-                                     learn_inner_lr=cfg.learn_inner_lr, siren_width=cfg.siren_width,
-                                     siren_depth=cfg.siren_depth, rngs=rngs)
+                                     learn_inner_lr=cfg.learn_inner_lr, inner_lr_range=cfg.inner_lr_range,
+                                     siren_width=cfg.siren_width, siren_depth=cfg.siren_depth, rngs=rngs)
 
 
 def sampler(cfg: Config, cell: Cell):
@@ -236,14 +237,26 @@ def sampler(cfg: Config, cell: Cell):
     return sg.samplers.OnSchedule(pc, sg.samplers.time_geometric) if cell.grid == "geometric" else pc
 
 
+META_ONLY = ("inner_steps", "inner_lr", "learn_inner_lr", "inner_lr_range")  # the meta baseline's settings
+# What a cell's trained parameters depend on (not the step count: a longer run continues a shorter one).
+TRAINING_FIELDS = ("dataset", "batch_size", "learning_rate", "warmup_steps", "grad_clip", "ema_decay", "eps", "patch_size",
+                   "dim", "depth", "num_heads", "latent_dim", "siren_width", "siren_depth", *META_ONLY, "seed", "quick")
+
+
+def _training_settings(cfg: Config, cell: Cell) -> dict:
+    """The settings a cell's checkpoints were trained with (`_cli.check_resumable`)."""
+    own = {k: v for k, v in _signature(cfg, cell).items() if k in TRAINING_FIELDS}
+    return {**own, "cell": {k: v for k, v in dataclasses.asdict(cell).items() if k not in ("grid", "horizon_scale", "steps")}}
+
+
 def _signature(cfg: Config, cell: Cell) -> dict:
     """What a cell's figures depend on (its cache is reused only when these are equal)."""
     skip = ("table", "progress", "fresh", "out_dir", "checkpoint_dir", "log_every", "horizons", "covariances", "noises",
             "models", "time_sampling", "horizon_scale")
     if cell.model == "uvit":
-        skip += ("latent_dim", "siren_width", "siren_depth", "inner_steps", "inner_lr", "learn_inner_lr")
+        skip += ("latent_dim", "siren_width", "siren_depth", *META_ONLY)
     if cell.model != "meta":
-        skip += ("inner_steps", "inner_lr", "learn_inner_lr", "meta_train_steps", "fine_grid_meta")
+        skip += (*META_ONLY, "meta_train_steps", "fine_grid_meta")
     return json.loads(json.dumps({**{k: v for k, v in dataclasses.asdict(cfg).items() if k not in skip},
                                   "cell": dataclasses.asdict(cell)}))
 
@@ -382,6 +395,7 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict
                                  eps=cfg.eps, time_sampling=cell.time_sampling)
     ckpt = train.Checkpointer(os.path.join(cell_dir, "ckpt"), max_to_keep=2)
     start_step = ckpt.latest_step() or 0
+    check_resumable(cell_dir, _training_settings(cfg, cell), has_checkpoint=bool(start_step))
     log_path = os.path.join(cell_dir, "log.jsonl")
     num_steps = cell.steps or cfg.train_steps
     # At least 4 checkpoints per cell: a short cell of slow steps (meta: 220 at ≈ 27 s on 2 CPUs)

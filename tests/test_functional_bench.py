@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -146,3 +147,52 @@ def test_fdp_mnist_sampling_resumes_at_its_next_block(tmp_path, monkeypatch):
         calls.clear()
         fdp_mnist.sample_blocks(cfg, cell, sde, denoiser, 10, "", 8)  # retrained further: sampled afresh
         assert calls == [4, 4, 4]
+
+
+def test_fdp_mnist_refuses_to_resume_a_cell_trained_with_other_settings(tmp_path, capsys):
+    """A cell's checkpoints record the settings they were trained with: a rerun with another
+    training setting (here the meta baseline's rate clip) raises and names the field, a rerun
+    that changes only sampling or the step count resumes, and an old folder without the record
+    resumes with a note."""
+    from experiments import fdp_mnist
+    from experiments._cli import check_resumable
+
+    cfg = fdp_mnist.Config(table="meta")
+    (cell,) = [c for c in fdp_mnist.table_cells(cfg) if c.model == "meta"]
+    folder = str(tmp_path / cell.name)
+    check_resumable(folder, fdp_mnist._training_settings(cfg, cell), has_checkpoint=False)
+    same = dataclasses.replace(cfg, sample_steps=7, num_samples=3, meta_train_steps=400, table="5.1")
+    check_resumable(folder, fdp_mnist._training_settings(same, cell), has_checkpoint=True)
+    other = dataclasses.replace(cfg, inner_lr_range=(-5.0, 5.0))
+    with pytest.raises(ValueError, match=r"other settings \(inner_lr_range differ.*--fresh"):
+        check_resumable(folder, fdp_mnist._training_settings(other, cell), has_checkpoint=True)
+    # The U-ViT's training does not depend on the meta baseline's settings.
+    uvit = fdp_mnist.Cell("uvit_white", "general", "white", 1.0, "uvit", "uniform")
+    check_resumable(str(tmp_path / "u"), fdp_mnist._training_settings(cfg, uvit), has_checkpoint=False)
+    check_resumable(str(tmp_path / "u"), fdp_mnist._training_settings(other, uvit), has_checkpoint=True)
+    check_resumable(str(tmp_path / "legacy"), fdp_mnist._training_settings(cfg, uvit), has_checkpoint=True)
+    assert "does not record the settings" in capsys.readouterr().out
+
+
+def test_fdp_meta_stability_quick_probes_both_arms_from_the_same_start(tmp_path):
+    from experiments import fdp_meta_stability
+
+    out = tmp_path / "out"
+    args = ["--quick", "--no-progress", "--out-dir", str(out), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    res = fdp_meta_stability.main(args)
+    rows = {(r["arm"], r["step"]): r for r in res["rows"]}
+    assert set(rows) == {(a, s) for a in ("free", "clipped") for s in (0, 3, 6)}
+    # Same start: at step 0 the two arms' rates and inner fits are equal (neither range binds).
+    for k in ("negative_rates", "min_rate", "max_rate", "fit_ratio_T"):
+        assert rows["free", 0][k] == rows["clipped", 0][k], k
+    assert rows["free", 0]["negative_rates"] == 0 and rows["free", 0]["min_rate"] == pytest.approx(1e-2)
+    for (arm, step), r in rows.items():
+        assert 0 < r["fit_ratio_T"] < 10 and r["num_rates"] == rows["free", 0]["num_rates"]
+        if step:
+            assert math.isfinite(r["loss"]) and r["grad_norm"] > 0
+    md = (out / "fdp_meta_stability_quick.md").read_text()
+    assert "| free | [-5, 5] | 6 |" in md and "| clipped | [0, 1] | 6 |" in md
+    for name in ("fdp_meta_stability_quick_loss.png", "fdp_meta_stability_quick_grad_norm.png"):
+        assert (out / name).stat().st_size > 0
+    with pytest.raises(ValueError, match="multiple of probe_every"):
+        fdp_meta_stability.main(["--quick", "--steps", "7"])

@@ -138,3 +138,25 @@ def test_meta_denoiser_refuses_bad_settings():
         MetaSirenDenoiser(inner_steps=0, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="coords must be"):
         ModulatedSiren(rngs=nnx.Rngs(0))(jnp.zeros((4, 3)), 0.1)
+
+
+def test_meta_learned_rates_are_clipped_to_their_range_where_used():
+    """Meta-SGD rates the outer optimiser pushed outside `inner_lr_range` (default [0, 1],
+    functa's) are clipped in the inner loop, so no modulation is fitted by gradient ascent;
+    the stored parameter is left as trained.  A start outside the range is refused."""
+    net = MetaSirenDenoiser(image_size=8, inner_lr=1e-2, learn_inner_lr=True, siren_width=16, siren_depth=2,
+                            rngs=nnx.Rngs(0))
+    m = net.siren.num_modulations
+    wild = jnp.linspace(-0.5, 1.5, m)
+    net.inner_lr[...] = wild
+    coords, target = grid_coordinates(8, 8), jnp.zeros((64, 1))
+    shifts, _, rates = net.inner_loop(coords, 0.5, target)
+    np.testing.assert_array_equal(rates, np.broadcast_to(np.clip(wild, 0.0, 1.0), rates.shape))
+    np.testing.assert_array_equal(net.inner_lr[...], wild)
+    fit = lambda phi: jnp.mean((net.siren(coords, 0.5, phi) - target) ** 2)  # noqa: E731
+    phi = net.init_shifts[...]
+    for _ in range(net.inner_steps):
+        phi = phi - jnp.clip(wild, 0.0, 1.0) * jax.grad(fit)(phi)
+    np.testing.assert_allclose(shifts, phi, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="outside inner_lr_range"):
+        MetaSirenDenoiser(inner_lr=-1e-2, learn_inner_lr=True, rngs=nnx.Rngs(0))

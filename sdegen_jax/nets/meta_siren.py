@@ -8,9 +8,13 @@ shift modulations are fitted per datum by a few SGD steps instead of predicted b
 (the inner loss is the mean over the P·C values, eq. 4.2's (1/P) Σ_p ‖·‖² divided by the
 number of channels C), trained through eq. 4.1 with the gradient taken through the K inner steps (a `lax.scan`,
 differentiable end to end; second order).  α is a fixed scalar, or learned per modulation
-(Meta-SGD, `learn_inner_lr=True`).  α is the same at every step: the reference code doubles
-the inner learning rates at each step, a known bug not reproduced here (`inner_loop` returns
-the rates it used, step by step, for the tests).
+(Meta-SGD, `learn_inner_lr=True`).  Learned rates are clipped to `inner_lr_range` (default
+[0, 1], functa's `meta_sgd_clip_range` for its meta-learned SIRENs) where they are used: left
+free, the outer optimiser drives some below zero (gradient *ascent* on those modulations: 288
+of 896 at step 220 of `experiments.fdp_mnist --table meta`, whose loss then rose while its
+gradient norm grew 25×).  α is the same at every step: the reference code doubles the inner
+learning rates at each step, a known bug not reproduced here (`inner_loop` returns the rates
+it used, step by step, for the tests).
 """
 
 from __future__ import annotations
@@ -26,14 +30,19 @@ __all__ = ["MetaSirenDenoiser"]
 
 class MetaSirenDenoiser(nnx.Module):
     """`MetaSirenDenoiser(image_size=32, in_channels=1, *, inner_steps=3, inner_lr=1e-2,
-    learn_inner_lr=False, siren_width=128, siren_depth=7, rngs)`; `__call__(x (N, H, W, C),
-    t (N,)) -> (N, H, W, C)` fits the modulations to each noisy image and returns x̂₀."""
+    learn_inner_lr=False, inner_lr_range=(0.0, 1.0), siren_width=128, siren_depth=7, rngs)`;
+    `__call__(x (N, H, W, C), t (N,)) -> (N, H, W, C)` fits the modulations to each noisy image and returns x̂₀."""
 
     def __init__(self, image_size: int = 32, in_channels: int = 1, *, inner_steps: int = 3, inner_lr: float = 1e-2,
-                 learn_inner_lr: bool = False, siren_width: int = 128, siren_depth: int = 7, omega0: float = 30.0,
-                 rngs: nnx.Rngs):
+                 learn_inner_lr: bool = False, inner_lr_range: tuple[float, float] = (0.0, 1.0), siren_width: int = 128,
+                 siren_depth: int = 7, omega0: float = 30.0, rngs: nnx.Rngs):
         if inner_steps < 1:
             raise ValueError(f"inner_steps must be >= 1, got {inner_steps}.")
+        lo, hi = (float(v) for v in inner_lr_range)
+        if not lo <= inner_lr <= hi:
+            raise ValueError(f"inner_lr {inner_lr:g} lies outside inner_lr_range ({lo:g}, {hi:g}); "
+                             "widen the range or start the rates inside it.")
+        self.inner_lr_range = (lo, hi)
         self.image_size, self.in_channels, self.inner_steps = image_size, in_channels, inner_steps
         self.siren = ModulatedSiren(2, in_channels, width=siren_width, depth=siren_depth, omega0=omega0, rngs=rngs)
         self.init_shifts = nnx.Param(jnp.zeros((self.siren.num_modulations,)))
@@ -44,7 +53,7 @@ class MetaSirenDenoiser(nnx.Module):
     def inner_loop(self, coords, t, target):
         """Fit the shifts to `target` (P, C) at `coords` (P, 2) from the learned start: returns
         (shifts, fitting losses before each step and after the last (K + 1,), rates per step (K, M))."""
-        lr = self.inner_lr[...]
+        lr = jnp.clip(self.inner_lr[...], *self.inner_lr_range)  # identity for fixed rates inside the range
 
         def fit_loss(shifts):
             return jnp.mean((self.siren(coords, t, shifts) - target) ** 2)
