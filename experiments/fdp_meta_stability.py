@@ -1,25 +1,35 @@
 """Why the meta-learning baseline of `fdp_mnist --table meta` (seed 003 eq. 4.1–4.2) grew
-unstable, and whether clipping its Meta-SGD rates fixes it.
+unstable: the Meta-SGD rates' sign, or the outer step on the SIREN's small hidden weights.
 
 At step 220 of that run the loss had risen from 174 (step 125) to 292 while the raw gradient
 norm grew 25× (8e3 → 2e5), and 288 of the 896 learned inner rates had gone below zero: the
 inner loop did gradient *ascent* on those modulations.  functa (Dupont et al. 2022), whose
 meta-learned SIRENs the baseline follows, clips its Meta-SGD rates to [0, 1] in its experiment
-configs (its module's default, (−5, 5), clips in effect nothing).  This experiment trains the
-baseline's cell twice from the same start on the same batches, with the rates in (−5, 5) and in
-[0, 1], and records every `--probe-every` steps:
+configs (its module's default, (−5, 5), clips in effect nothing), and takes outer Adam steps of
+3e-6, against the table's 5e-4: with ω₀ = 30 a hidden SIREN weight starts at
+U(±√(6/width)/ω₀) (rms 0.0042 at width 128), so an Adam step of 5e-4 moves it by about a tenth
+of its size.  This experiment trains the baseline's cell from the same start on the same
+batches in three arms:
+
+- "free": the rates in (−5, 5), the table's outer learning rate;
+- "clipped": the rates in [0, 1] (the default since 9fe7466), the same learning rate;
+- "slow": the rates in [0, 1] and a 10× smaller outer learning rate (5e-5);
+
+and records every `--probe-every` steps:
 
 - the training loss and the raw gradient norm (before the optimiser's clip at 1), from the log;
-- the learned rates as stored: how many are below zero, their min and max (the clipped arm
-  uses those below zero as 0, and their gradient is then zero);
+- the learned rates as stored: how many are below zero, their min and max (the clipped arms
+  use those below zero as 0, and their gradient is then zero);
 - the inner loop's fit ratio at t = T on held-out digits: the fitting loss after the K inner
-  steps over the loss before them (above 1: the inner loop moves away from x_t).
+  steps over the loss before them (above 1: the inner loop moves away from x_t);
 
-The batch is smaller than the table's (16 against 64) so that both arms fit in about an hour on
-2 CPUs; the other settings are `fdp_mnist --table meta`'s.  Each arm resumes from its
+and, at the end, how far each SIREN weight matrix has grown: its rms over its rms at the start.
+
+The batch is smaller than the table's (16 against 64) so that an arm takes about 20 minutes
+on 2 CPUs; the other settings are `fdp_mnist --table meta`'s.  Each arm resumes from its
 checkpoints (`checkpoints/fdp_meta_stability/<arm>`).
 
-    python -m experiments.fdp_meta_stability            # both arms, 250 steps each
+    python -m experiments.fdp_meta_stability            # the three arms, 250 steps each
     python -m experiments.fdp_meta_stability --quick    # seconds (CI)
 """
 
@@ -41,12 +51,16 @@ from sdegen_jax.data import BatchIterator, ImagesOnly, load_images
 from sdegen_jax.nets.siren import grid_coordinates
 from sdegen_jax.results import markdown_table, write_results
 
-ARMS = {"free": (-5.0, 5.0), "clipped": (0.0, 1.0)}  # functa's module default and its experiments' range
+# Each arm's changes to `fdp_mnist --table meta`'s cell: functa's module default rate range, its
+# experiments' range, and that range with a 10× smaller outer learning rate.
+ARMS = {"free": {"inner_lr_range": (-5.0, 5.0)},
+        "clipped": {"inner_lr_range": (0.0, 1.0)},
+        "slow": {"inner_lr_range": (0.0, 1.0), "learning_rate": 5e-5}}
 
 
 @dataclasses.dataclass
 class Config:
-    arms: tuple[str, ...] = tuple(ARMS)  # "free": rates in (−5, 5); "clipped": in [0, 1]
+    arms: tuple[str, ...] = tuple(ARMS)  # "free": rates in (−5, 5); "clipped": in [0, 1]; "slow": [0, 1], outer lr 5e-5
     steps: int = 250  # training steps per arm (the table's run went unstable after ≈ 125 at batch 64)
     batch_size: int = 16
     probe_every: int = 25
@@ -78,8 +92,12 @@ def check_config(cfg: Config) -> None:
 def cell_config(cfg: Config, arm: str) -> fdp_mnist.Config:
     """`fdp_mnist --table meta`'s settings (quick: its quick sizes) with this arm's rate range."""
     base = fdp_mnist.Config(**fdp_mnist.Config.quick_overrides(), quick=True) if cfg.quick else fdp_mnist.Config()
-    return dataclasses.replace(base, table="meta", batch_size=cfg.batch_size, seed=cfg.seed, inner_lr_range=ARMS[arm],
+    return dataclasses.replace(base, table="meta", batch_size=cfg.batch_size, seed=cfg.seed, **ARMS[arm],
                                log_every=min(5, cfg.probe_every), progress=cfg.progress)
+
+
+def arm_label(ccfg: fdp_mnist.Config) -> str:
+    return "rates in [%g, %g], outer lr %g" % (*ccfg.inner_lr_range, ccfg.learning_rate)
 
 
 def probe(model, sde, digits, key) -> dict:
@@ -93,8 +111,20 @@ def probe(model, sde, digits, key) -> dict:
                 max_rate=float(rates.max()), fit_ratio_T=float(jnp.mean(fits[:, -1] / fits[:, 0])))
 
 
-def run_arm(cfg: Config, arm: str, x_train, digits) -> list[dict]:
-    """Train one arm (resuming), probing every `probe_every` steps; returns its probe records."""
+def weight_growth(start, end) -> dict[str, float]:
+    """rms(end) / rms(start) of every SIREN weight matrix (the hidden ones set its frequencies)."""
+    growth = {}
+    for (path, a), (_, b) in zip(jax.tree_util.tree_flatten_with_path(start)[0],
+                                 jax.tree_util.tree_flatten_with_path(end)[0]):
+        name = jax.tree_util.keystr(path, simple=True, separator=".").removesuffix(".value")
+        if name.startswith("siren.weights") or name == "siren.out_w":
+            growth[name] = float(jnp.sqrt(jnp.mean(jnp.square(b)) / jnp.mean(jnp.square(a))))
+    return dict(sorted(growth.items(), key=lambda kv: (kv[0] == "siren.out_w", kv[0])))  # by layer, the output last
+
+
+def run_arm(cfg: Config, arm: str, x_train, digits) -> tuple[list[dict], dict]:
+    """Train one arm (resuming), probing every `probe_every` steps; returns its probe records and
+    its final `weight_growth` row."""
     ccfg = cell_config(cfg, arm)
     (cell,) = [c for c in fdp_mnist.table_cells(ccfg) if c.model == "meta"]
     folder = os.path.join(cfg.checkpoint_dir, arm)
@@ -109,11 +139,12 @@ def run_arm(cfg: Config, arm: str, x_train, digits) -> list[dict]:
     probes_path = os.path.join(folder, "probes.jsonl")
     probes = train.read_log(probes_path, missing_ok=True)
     done = {p["step"] for p in probes}
-    key = jax.random.key(cfg.seed + 1)  # the same noisy digits at every probe and in both arms
+    key = jax.random.key(cfg.seed + 1)  # the same noisy digits at every probe and in every arm
     batches = ImagesOnly(BatchIterator(x_train, np.zeros(len(x_train)), cfg.batch_size, seed=cfg.seed))
     if 0 not in done:
         probes.append({"step": 0, **probe(training.model(training.state.params), sde, digits, key)})
     state = training.state
+    start = jax.tree.map(lambda a: np.array(a, copy=True), state.params)  # a host copy: training donates the state
     for target in range(cfg.probe_every, cfg.steps + 1, cfg.probe_every):
         if target in done:
             continue
@@ -123,14 +154,18 @@ def run_arm(cfg: Config, arm: str, x_train, digits) -> list[dict]:
         probes.append({"step": target, **probe(training.model(state.params), sde, digits, key)})
         with open(probes_path, "w") as f:  # rewritten whole: a killed run leaves the last full list
             f.writelines(json.dumps(p) + "\n" for p in sorted(probes, key=lambda p: p["step"]))
+    if int(state.step) < cfg.steps:  # every probe was done before: the final state from its checkpoint
+        state = train.fit(state, training.step, batches, num_steps=cfg.steps, mesh=train.make_mesh(), checkpointer=ckpt,
+                          progress=False)
+    growth = {"arm": arm, "step": int(state.step), **weight_growth(start, state.params)}
     ckpt.close()
     log = {r["step"]: r for r in train.read_log(os.path.join(folder, "log.jsonl"), missing_ok=True)}
     rows = []
     for p in sorted(probes, key=lambda p: p["step"]):
         rec = log.get(p["step"], {})
-        rows.append({"arm": arm, "range": "[%g, %g]" % ARMS[arm], **p, "loss": rec.get("loss"),
-                     "grad_norm": rec.get("grad_norm")})
-    return rows
+        rows.append({"arm": arm, "range": "[%g, %g]" % ccfg.inner_lr_range, "lr": ccfg.learning_rate, **p,
+                     "loss": rec.get("loss"), "grad_norm": rec.get("grad_norm")})
+    return rows, growth
 
 
 @fast_compile_when_quick
@@ -145,18 +180,19 @@ def main(argv=None) -> dict:
     if cfg.quick:
         x_train = x_train[np.random.default_rng(cfg.seed).permutation(len(x_train))[:64]]
     digits = jnp.asarray(x_test[np.random.default_rng(cfg.seed).permutation(len(x_test))[:cfg.probe_images]])
-    rows = [r for arm in cfg.arms for r in run_arm(cfg, arm, x_train, digits)]
+    runs = [run_arm(cfg, arm, x_train, digits) for arm in cfg.arms]
+    rows, growth = [r for arm_rows, _ in runs for r in arm_rows], [g for _, g in runs]
     os.makedirs(cfg.out_dir, exist_ok=True)
     logs = {arm: train.read_log(os.path.join(cfg.checkpoint_dir, arm, "log.jsonl"), missing_ok=True) for arm in cfg.arms}
     figures = {}
     for metric, logy in (("loss", False), ("grad_norm", True)):
         path = os.path.join(cfg.out_dir, f"{cfg.tag}_{metric}.png")
-        series = {f"{arm} rates {ARMS[arm]}": ([r["step"] for r in logs[arm]], [r[metric] for r in logs[arm]])
+        series = {f"{arm}: {arm_label(cell_config(cfg, arm))}": ([r["step"] for r in logs[arm]], [r[metric] for r in logs[arm]])
                   for arm in cfg.arms}
         figures[metric] = plots.save_curves(series, path, ylabel=metric.replace("_", " ") + (" (raw, before the clip)"
                                             if metric == "grad_norm" else ""), logy=logy,
                                             title=f"meta baseline, batch {cfg.batch_size}")
-    columns = [("arm", "arm", "s"), ("range", "rates in", "s"), ("step", "step", "d"), ("loss", "loss", ".1f"),
+    columns = [("arm", "arm", "s"), ("range", "rates in", "s"), ("lr", "outer lr", "g"), ("step", "step", "d"), ("loss", "loss", ".1f"),
                ("grad_norm", "grad norm", ".3g"), ("negative_rates", "rates < 0", "d"), ("min_rate", "min rate", ".4f"),
                ("max_rate", "max rate", ".4f"), ("fit_ratio_T", "inner fit ratio at t = T", ".4f")]
     md = (f"The meta-learning baseline's cell of `fdp_mnist --table meta` at batch {cfg.batch_size}, "
@@ -164,10 +200,15 @@ def main(argv=None) -> dict:
           "those logged at the step; the inner fit ratio is the fitting loss after the inner steps over the loss before "
           f"them, on {cfg.probe_images} held-out digits at t = T (above 1: the inner loop diverges).\n\n"
           + markdown_table(rows, columns) + "\n\n"
+          + "How far each SIREN weight matrix grew over the run: its rms at the last step over its rms at the start "
+          "(`weights.0` reads the coordinates; `weights.1`–`.6` are the hidden layers, whose sines take ω₀ × their "
+          "output).\n\n"
+          + markdown_table(growth, [("arm", "arm", "s"), ("step", "step", "d")]
+                           + [(k, k.removeprefix("siren."), ".3f") for k in growth[0] if k.startswith("siren.")]) + "\n\n"
           + "\n".join(f"![{m}]({os.path.basename(p)})" for m, p in figures.items()) + "\n")
-    write_results(cfg.out_dir, cfg.tag, {"rows": rows, "figures": figures}, config=cfg,
+    write_results(cfg.out_dir, cfg.tag, {"rows": rows, "weight_growth": growth, "figures": figures}, config=cfg,
                   command=command_for("fdp_meta_stability", argv), metadata=meta, markdown=md)
-    return {"rows": rows, "figures": figures}
+    return {"rows": rows, "weight_growth": growth, "figures": figures}
 
 
 if __name__ == "__main__":

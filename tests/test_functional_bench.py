@@ -174,25 +174,37 @@ def test_fdp_mnist_refuses_to_resume_a_cell_trained_with_other_settings(tmp_path
     assert "does not record the settings" in capsys.readouterr().out
 
 
-def test_fdp_meta_stability_quick_probes_both_arms_from_the_same_start(tmp_path):
+def test_fdp_meta_stability_quick_probes_every_arm_from_the_same_start(tmp_path):
     from experiments import fdp_meta_stability
 
     out = tmp_path / "out"
     args = ["--quick", "--no-progress", "--out-dir", str(out), "--checkpoint-dir", str(tmp_path / "ckpt")]
     res = fdp_meta_stability.main(args)
+    arms = ("free", "clipped", "slow")
     rows = {(r["arm"], r["step"]): r for r in res["rows"]}
-    assert set(rows) == {(a, s) for a in ("free", "clipped") for s in (0, 3, 6)}
-    # Same start: at step 0 the two arms' rates and inner fits are equal (neither range binds).
-    for k in ("negative_rates", "min_rate", "max_rate", "fit_ratio_T"):
-        assert rows["free", 0][k] == rows["clipped", 0][k], k
+    assert set(rows) == {(a, s) for a in arms for s in (0, 3, 6)}
+    # Same start: at step 0 the arms' rates and inner fits are equal (neither range binds).
+    for arm in arms[1:]:
+        for k in ("negative_rates", "min_rate", "max_rate", "fit_ratio_T"):
+            assert rows[arm, 0][k] == rows["free", 0][k], (arm, k)
     assert rows["free", 0]["negative_rates"] == 0 and rows["free", 0]["min_rate"] == pytest.approx(1e-2)
+    assert rows["slow", 3]["lr"] == 5e-5 and rows["clipped", 3]["lr"] == 5e-4
     for (arm, step), r in rows.items():
         assert 0 < r["fit_ratio_T"] < 10 and r["num_rates"] == rows["free", 0]["num_rates"]
         if step:
             assert math.isfinite(r["loss"]) and r["grad_norm"] > 0
+    growth = res["weight_growth"]
+    assert [g["arm"] for g in growth] == list(arms) and all(g["step"] == 6 for g in growth)
+    depth = fdp_meta_stability.cell_config(fdp_meta_stability.Config(quick=True), "free").siren_depth
+    names = [f"siren.weights.{i}" for i in range(depth)] + ["siren.out_w"]
+    assert all(list(g) == ["arm", "step", *names] and all(0.5 < g[n] < 2 for n in names) for g in growth)
     md = (out / "fdp_meta_stability_quick.md").read_text()
-    assert "| free | [-5, 5] | 6 |" in md and "| clipped | [0, 1] | 6 |" in md
+    assert "| free | [-5, 5] | 0.0005 | 6 |" in md and "| slow | [0, 1] | 5e-05 | 6 |" in md
+    assert "| arm | step | weights.0 | weights.1 |" in md
     for name in ("fdp_meta_stability_quick_loss.png", "fdp_meta_stability_quick_grad_norm.png"):
         assert (out / name).stat().st_size > 0
+    # A rerun resumes: every probe done, the final state restored from its checkpoint, the same growth.
+    again = fdp_meta_stability.main(args + ["--arms", "slow"])
+    assert again["weight_growth"] == growth[2:]
     with pytest.raises(ValueError, match="multiple of probe_every"):
         fdp_meta_stability.main(["--quick", "--steps", "7"])
