@@ -109,6 +109,9 @@ class Config:
     learn_inner_lr: bool = True  # Meta-SGD: inner rates learned per modulation (False: fixed)
     inner_lr_range: tuple[float, float] = (0.0, 1.0)  # learned rates are clipped to this range (functa's)
     meta_train_steps: int = 220  # the baseline's steps: the modulation cell's wall-clock budget (0: train_steps)
+    # The baseline's outer Adam rate (0: learning_rate): at 5e-4 its hidden SIREN weights double and its gradient
+    # norm grows 1e4-fold within 250 steps; at 5e-5 it trains stably to a lower loss (results/fdp_meta_stability.md).
+    meta_learning_rate: float = 5e-5
     sample_steps: int = 100  # grid steps; NFE = 2 (steps − 1) + 1 with the corrector and the denoised end
     corrector_steps: int = 1
     snr: float | None = None  # corrector snr (default: the SDE's, 0.16 driftless, 0.01 general)
@@ -179,6 +182,8 @@ def check_config(cfg: Config) -> None:
         for v in values:
             if v not in allowed:
                 raise ValueError(f"unknown {name} {v!r}; choose from {allowed}.")
+    if cfg.meta_learning_rate < 0:
+        raise ValueError(f"meta_learning_rate must be >= 0 (0: the meta baseline uses learning_rate), got {cfg.meta_learning_rate}.")
     if cfg.fine_grid and cfg.fine_grid < 32:
         raise ValueError(f"fine_grid must be 0 (skip) or a grid of at least 32 pixels, got {cfg.fine_grid}.")
 
@@ -237,7 +242,7 @@ def sampler(cfg: Config, cell: Cell):
     return sg.samplers.OnSchedule(pc, sg.samplers.time_geometric) if cell.grid == "geometric" else pc
 
 
-META_ONLY = ("inner_steps", "inner_lr", "learn_inner_lr", "inner_lr_range")  # the meta baseline's settings
+META_ONLY = ("inner_steps", "inner_lr", "learn_inner_lr", "inner_lr_range", "meta_learning_rate")  # the meta baseline's settings
 # What a cell's trained parameters depend on (not the step count: a longer run continues a shorter one).
 TRAINING_FIELDS = ("dataset", "batch_size", "learning_rate", "warmup_steps", "grad_clip", "ema_decay", "eps", "patch_size",
                    "dim", "depth", "num_heads", "latent_dim", "siren_width", "siren_depth", *META_ONLY, "seed", "quick")
@@ -368,6 +373,11 @@ def denoising(cfg: Config, name, sde, denoiser, x_test) -> tuple[dict, str]:
     return mse, denoising_figure(cfg, name, rows)
 
 
+def cell_learning_rate(cfg: Config, cell: Cell) -> float:
+    """The outer (Adam) learning rate a cell trains with: `meta_learning_rate` for the meta baseline."""
+    return cfg.meta_learning_rate if cell.model == "meta" and cfg.meta_learning_rate else cfg.learning_rate
+
+
 def cell_results_dir(cfg: Config) -> str:
     """Where finished cells keep their figures: beside the tables, so they are committed with them."""
     return os.path.join(cfg.out_dir, "fdp_cells_quick" if cfg.quick else "fdp_cells")
@@ -390,7 +400,7 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict
     sde = make_sde(cell, x_train)
     data_var = float(np.var(x_train))
     model = make_model(cfg, cell, sde, data_var)
-    optimizer = train.make_optimizer(cfg.learning_rate, warmup_steps=cfg.warmup_steps, grad_clip=cfg.grad_clip)
+    optimizer = train.make_optimizer(cell_learning_rate(cfg, cell), warmup_steps=cfg.warmup_steps, grad_clip=cfg.grad_clip)
     training = train.x0_training(model, sde, mesh, optimizer=optimizer, key=jax.random.key(cfg.seed), ema_decay=cfg.ema_decay,
                                  eps=cfg.eps, time_sampling=cell.time_sampling)
     ckpt = train.Checkpointer(os.path.join(cell_dir, "ckpt"), max_to_keep=2)
@@ -515,7 +525,7 @@ def main(argv=None) -> dict:
     meta_steps = cfg.meta_train_steps or cfg.train_steps
     md = "\n\n".join([
         f"Seed 003 Table {cfg.table} on this machine: {settings}, on {cfg.dataset} 32×32. Every cell: {cfg.train_steps} Adam "
-        f"steps{f' (the meta-learning baseline {meta_steps}: the modulation network’s wall-clock if a baseline step costs {cfg.train_steps / meta_steps:.1f} of its steps; the s/step column says what each cost where it was trained)' if cfg.table == 'meta' else ''} at batch {cfg.batch_size} (lr {cfg.learning_rate:g}); sampled with {cfg.corrector_steps} Langevin corrector "
+        f"steps{f' (the meta-learning baseline {meta_steps}: the modulation network’s wall-clock if a baseline step costs {cfg.train_steps / meta_steps:.1f} of its steps; the s/step column says what each cost where it was trained)' if cfg.table == 'meta' else ''} at batch {cfg.batch_size} (lr {cfg.learning_rate:g}{f', the baseline {cfg.meta_learning_rate:g}' if cfg.table == 'meta' and cfg.meta_learning_rate else ''}); sampled with {cfg.corrector_steps} Langevin corrector "
         f"step per grid step, {cfg.sample_steps} grid steps, denoised end, {cfg.num_samples} samples.  FID/IS use the "
         "project's MNIST classifier and are NOT comparable with the thesis's Inception FID (its figures: `thesis FID`).  "
         "MSE: denoising error of held-out digits at t = fraction × T.  Times are wall-clock where each cell was computed "

@@ -208,3 +208,20 @@ def test_fdp_meta_stability_quick_probes_every_arm_from_the_same_start(tmp_path)
     assert again["weight_growth"] == growth[2:]
     with pytest.raises(ValueError, match="multiple of probe_every"):
         fdp_meta_stability.main(["--quick", "--steps", "7"])
+
+
+def test_fdp_mnist_meta_learning_rate_applies_to_the_meta_cell_only():
+    from experiments import fdp_mnist
+
+    cfg = fdp_mnist.Config(table="meta")
+    cells = {c.model: c for c in fdp_mnist.table_cells(cfg)}
+    assert set(cells) == {"modulation", "meta"}
+    assert fdp_mnist.cell_learning_rate(cfg, cells["meta"]) == 5e-5
+    assert fdp_mnist.cell_learning_rate(cfg, cells["modulation"]) == cfg.learning_rate == 5e-4
+    same = dataclasses.replace(cfg, meta_learning_rate=0.0)
+    assert fdp_mnist.cell_learning_rate(same, cells["meta"]) == 5e-4
+    # Only the meta cell's cache and checkpoints depend on it: the shared modulation cell is reused.
+    assert fdp_mnist._signature(same, cells["modulation"]) == fdp_mnist._signature(cfg, cells["modulation"])
+    assert fdp_mnist._signature(same, cells["meta"]) != fdp_mnist._signature(cfg, cells["meta"])
+    with pytest.raises(ValueError, match="meta_learning_rate must be >= 0"):
+        fdp_mnist.check_config(dataclasses.replace(cfg, meta_learning_rate=-1e-4))
