@@ -12,7 +12,9 @@ differentiable end to end; second order).  α is a fixed scalar, or learned per 
 [0, 1], functa's `meta_sgd_clip_range` for its meta-learned SIRENs) where they are used: left
 free, the outer optimiser drives some below zero (gradient *ascent* on those modulations: 288
 of 896 at step 220 of `experiments.fdp_mnist --table meta`, whose loss then rose while its
-gradient norm grew 25×).  α is the same at every step: the reference code doubles the inner
+gradient norm grew 25×).  The clip alone does not keep that run stable: what drove it was the
+outer Adam step of 5e-4 on the SIREN's small hidden weights (`experiments.fdp_meta_stability`;
+`fdp_mnist` now trains this model at 5e-5).  α is the same at every step: the reference code doubles the inner
 learning rates at each step, a known bug not reproduced here (`inner_loop` returns the rates
 it used, step by step, for the tests).
 """
