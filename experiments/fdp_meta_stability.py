@@ -205,7 +205,7 @@ def main(argv=None) -> dict:
           "output).\n\n"
           + markdown_table(growth, [("arm", "arm", "s"), ("step", "step", "d")]
                            + [(k, k.removeprefix("siren."), ".3f") for k in growth[0] if k.startswith("siren.")]) + "\n\n"
-          + "\n".join(f"![{m}]({os.path.basename(p)})" for m, p in figures.items()) + "\n")
+          + "Curves: " + ", ".join(f"`{os.path.basename(p)}`" for p in figures.values()) + ".\n")
     write_results(cfg.out_dir, cfg.tag, {"rows": rows, "weight_growth": growth, "figures": figures}, config=cfg,
                   command=command_for("fdp_meta_stability", argv), metadata=meta, markdown=md)
     return {"rows": rows, "weight_growth": growth, "figures": figures}
