@@ -130,9 +130,7 @@ def run_arm(cfg: Config, arm: str, x_train, digits) -> tuple[list[dict], dict]:
     folder = os.path.join(cfg.checkpoint_dir, arm)
     sde = fdp_mnist.make_sde(cell, x_train)
     model = fdp_mnist.make_model(ccfg, cell, sde, float(np.var(x_train)))
-    optimizer = train.make_optimizer(fdp_mnist.cell_learning_rate(ccfg, cell), warmup_steps=ccfg.warmup_steps, grad_clip=ccfg.grad_clip)
-    training = train.x0_training(model, sde, train.make_mesh(), optimizer=optimizer, key=jax.random.key(cfg.seed),
-                                 ema_decay=ccfg.ema_decay, eps=ccfg.eps, time_sampling=cell.time_sampling)
+    training = fdp_mnist.make_training(ccfg, cell, model, sde, train.make_mesh())  # ccfg.seed is cfg.seed
     ckpt = train.Checkpointer(os.path.join(folder, "ckpt"), max_to_keep=2)
     check_resumable(folder, {**fdp_mnist._training_settings(ccfg, cell), "probe_every": cfg.probe_every},
                     has_checkpoint=ckpt.latest_step() is not None)

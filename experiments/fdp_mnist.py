@@ -378,6 +378,14 @@ def cell_learning_rate(cfg: Config, cell: Cell) -> float:
     return cfg.meta_learning_rate if cell.model == "meta" and cfg.meta_learning_rate else cfg.learning_rate
 
 
+def make_training(cfg: Config, cell: Cell, model, sde, mesh) -> train.ModelTraining:
+    """The cell's x0-training (`train.x0_training`) under its Adam schedule: warm-up, gradient clip
+    and `cell_learning_rate`."""
+    optimizer = train.make_optimizer(cell_learning_rate(cfg, cell), warmup_steps=cfg.warmup_steps, grad_clip=cfg.grad_clip)
+    return train.x0_training(model, sde, mesh, optimizer=optimizer, key=jax.random.key(cfg.seed), ema_decay=cfg.ema_decay,
+                             eps=cfg.eps, time_sampling=cell.time_sampling)
+
+
 def cell_results_dir(cfg: Config) -> str:
     """Where finished cells keep their figures: beside the tables, so they are committed with them."""
     return os.path.join(cfg.out_dir, "fdp_cells_quick" if cfg.quick else "fdp_cells")
@@ -400,9 +408,7 @@ def run_cell(cfg: Config, cell: Cell, x_train, x_test, mesh, meta: dict) -> dict
     sde = make_sde(cell, x_train)
     data_var = float(np.var(x_train))
     model = make_model(cfg, cell, sde, data_var)
-    optimizer = train.make_optimizer(cell_learning_rate(cfg, cell), warmup_steps=cfg.warmup_steps, grad_clip=cfg.grad_clip)
-    training = train.x0_training(model, sde, mesh, optimizer=optimizer, key=jax.random.key(cfg.seed), ema_decay=cfg.ema_decay,
-                                 eps=cfg.eps, time_sampling=cell.time_sampling)
+    training = make_training(cfg, cell, model, sde, mesh)
     ckpt = train.Checkpointer(os.path.join(cell_dir, "ckpt"), max_to_keep=2)
     start_step = ckpt.latest_step() or 0
     check_resumable(cell_dir, _training_settings(cfg, cell), has_checkpoint=bool(start_step))
